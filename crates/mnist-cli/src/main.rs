@@ -1,0 +1,184 @@
+//! `mnist`: train, evaluate and query the classic MNIST classifier from the command line.
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use mnist_mlp::candle_nn;
+use mnist_mlp::prelude::*;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "mnist", version, about = "The classic MNIST digit classifier (784 → 128 → 64 → 10) on Candle")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a fresh model, evaluate it on the test set every epoch, and save it.
+    Train {
+        #[arg(long, default_value_t = TrainConfig::default().epochs)]
+        epochs: usize,
+        #[arg(long, default_value_t = TrainConfig::default().batch_size)]
+        batch_size: usize,
+        #[arg(long, default_value_t = TrainConfig::default().learning_rate)]
+        learning_rate: f64,
+        /// Seeds the initial weights and the shuffling.
+        #[arg(long, default_value_t = TrainConfig::default().seed)]
+        seed: u64,
+        /// How gradients are computed.
+        #[arg(long, value_enum, default_value = "manual")]
+        backward: BackwardArg,
+        /// Folder to save `model.safetensors` and `config.json` into.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Evaluate a saved model on the test set.
+    Evaluate {
+        #[arg(long)]
+        model: PathBuf,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// The original notebook's sample prediction: logits → softmax → argmax for one test image.
+    Predict {
+        #[arg(long)]
+        model: PathBuf,
+        /// Index of the test image (0–9999).
+        #[arg(long, default_value_t = 0)]
+        index: usize,
+        #[command(flatten)]
+        data: DataArg,
+    },
+}
+
+#[derive(clap::Args)]
+struct DataArg {
+    /// Folder with the MNIST IDX files (default: $MNIST_DIR, else the bundled copy).
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+}
+
+impl DataArg {
+    fn load(&self) -> Result<Mnist> {
+        Mnist::load_from(self.data.as_deref())
+    }
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum BackwardArg {
+    Manual,
+    Autograd,
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse().command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Train {
+            epochs,
+            batch_size,
+            learning_rate,
+            seed,
+            backward,
+            out,
+            data,
+        } => {
+            let config = TrainConfig {
+                epochs,
+                batch_size,
+                learning_rate,
+                seed,
+                backward: match backward {
+                    BackwardArg::Manual => Backward::Manual,
+                    BackwardArg::Autograd => Backward::Autograd,
+                },
+            };
+            let data = data.load()?;
+            config.validate(data.train_len())?;
+            let mut model = Mlp::new(seed)?;
+            let history = train_with_progress_bar(&mut model, &data, &config)?;
+            save(&model, &ModelCard::new(&config, &data, &history), &out)?;
+            println!("median epoch: {:.2} s", history.median_epoch_seconds().unwrap_or_default());
+            println!("test accuracy: {:.4}", history.test_accuracy().unwrap_or_default());
+            println!("saved to {}", out.display());
+        }
+        Command::Evaluate { model, data } => {
+            let (model, _) = load(&model)?;
+            let data = data.load()?;
+            let evaluation = evaluate(&model, &data.test_images, &data.test_labels)?;
+            println!("test loss: {:.4}", evaluation.loss);
+            println!("test accuracy: {:.4}", evaluation.accuracy);
+            println!("misclassified: {} of {}", evaluation.misclassified().len(), data.test_len());
+        }
+        Command::Predict { model, index, data } => {
+            let (model, _) = load(&model)?;
+            let data = data.load()?;
+            if index >= data.test_len() {
+                return Err(Error::Config(format!("index {index} is out of range 0–{}", data.test_len() - 1)));
+            }
+            let image = data.test_images.narrow(0, index, 1)?; // [1, 784]
+            let label = data.test_labels.get(index)?.to_scalar::<u32>()?;
+            let logits = model.forward(&image)?; // [1, 10]
+            let probabilities = candle_nn::ops::softmax_last_dim(&logits)?;
+            let predicted = probabilities.argmax(D::Minus1)?.squeeze(0)?.to_scalar::<u32>()?;
+            println!("logits:        {}", format_row(&logits.squeeze(0)?.to_vec1()?));
+            println!("probabilities: {}", format_row(&probabilities.squeeze(0)?.to_vec1()?));
+            println!("predicted digit: {predicted}, true label: {label}");
+        }
+    }
+    Ok(())
+}
+
+fn train_with_progress_bar(model: &mut Mlp, data: &Mnist, config: &TrainConfig) -> Result<History> {
+    let style = ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg}")
+        .expect("the template is valid")
+        .progress_chars("=> ");
+    let bar = ProgressBar::new(0).with_style(style);
+    let history = train(model, data, config, |progress| match progress {
+        Progress::Step {
+            epoch,
+            epochs,
+            step,
+            steps,
+            loss,
+            accuracy,
+        } => {
+            if step == 1 {
+                bar.reset();
+                bar.set_length(steps as u64);
+                bar.set_prefix(format!("{epoch}/{epochs}"));
+            }
+            // Updating the text every step would cost more than drawing it; indicatif redraws ~15×/s.
+            if step % 50 == 0 || step == steps {
+                bar.set_message(format!("loss {loss:.4} accuracy {accuracy:.4}"));
+            }
+            bar.set_position(step as u64);
+        }
+        // `suspend` prints even when the bar is hidden (output not a terminal, as in CI logs).
+        Progress::Epoch(stats) => bar.suspend(|| {
+            println!(
+                "epoch {}: loss {:.4}, accuracy {:.4}, test loss {:.4}, test accuracy {:.4} ({:.2} s)",
+                stats.epoch, stats.train_loss, stats.train_accuracy, stats.test_loss, stats.test_accuracy, stats.seconds
+            )
+        }),
+    });
+    bar.finish_and_clear();
+    history
+}
+
+fn format_row(values: &[f32]) -> String {
+    let cells: Vec<String> = values.iter().map(|v| format!("{v:8.4}")).collect();
+    format!("[{}]", cells.join(" "))
+}

@@ -1,0 +1,125 @@
+//! A trained model on disk: `model.safetensors` (the weights) and `config.json` (everything else:
+//! architecture, recipe, data checksums, history).
+
+use crate::data::Mnist;
+use crate::error::{Error, Result};
+use crate::history::History;
+use crate::model::{Dense, LAYER_SIZES, Mlp};
+use crate::optim::AdamConfig;
+use crate::train::TrainConfig;
+use candle_core::{DType, Device, Tensor, Var};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+pub const WEIGHTS_FILE: &str = "model.safetensors";
+pub const CONFIG_FILE: &str = "config.json";
+/// Bumped whenever the files change meaning; loading refuses other versions.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Everything about a saved model except its weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelCard {
+    pub format_version: u32,
+    /// Units per layer, input first: `[784, 128, 64, 10]`; ReLU between, logits out.
+    pub layer_sizes: Vec<usize>,
+    pub training: TrainConfig,
+    pub optimizer: AdamConfig,
+    /// SHA-256 of the data files it was trained on.
+    pub data_sha256: BTreeMap<String, String>,
+    pub history: History,
+    pub test_accuracy: Option<f32>,
+}
+
+impl ModelCard {
+    pub fn new(training: &TrainConfig, data: &Mnist, history: &History) -> Self {
+        ModelCard {
+            format_version: FORMAT_VERSION,
+            layer_sizes: LAYER_SIZES.to_vec(),
+            training: training.clone(),
+            optimizer: training.adam(),
+            data_sha256: data.sha256.clone(),
+            history: history.clone(),
+            test_accuracy: history.test_accuracy(),
+        }
+    }
+}
+
+/// Saves into `dir` (created if needed). Each file is written beside its final name, then
+/// renamed, so an interrupted save never leaves a file that half-loads.
+pub fn save(model: &Mlp, card: &ModelCard, dir: impl AsRef<Path>) -> Result<()> {
+    let dir = dir.as_ref();
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let tensors: HashMap<String, Tensor> = model
+        .parameters()
+        .into_iter()
+        .map(|(name, var)| (name, var.as_tensor().clone()))
+        .collect();
+    let weights = dir.join(WEIGHTS_FILE);
+    let weights_tmp = dir.join(format!("{WEIGHTS_FILE}.partial"));
+    candle_core::safetensors::save(&tensors, &weights_tmp).map_err(|e| Error::file(&weights_tmp, e.to_string()))?;
+    let config = dir.join(CONFIG_FILE);
+    let config_tmp = dir.join(format!("{CONFIG_FILE}.partial"));
+    let json = serde_json::to_string_pretty(card).map_err(|e| Error::file(&config, e.to_string()))?;
+    std::fs::write(&config_tmp, json + "\n").map_err(|e| Error::io(&config_tmp, e))?;
+    std::fs::rename(&weights_tmp, &weights).map_err(|e| Error::io(&weights, e))?;
+    std::fs::rename(&config_tmp, &config).map_err(|e| Error::io(&config, e))?;
+    Ok(())
+}
+
+/// Loads a model saved by [`save`], checking the version, every tensor's name, dtype and shape,
+/// and that every weight is finite.
+pub fn load(dir: impl AsRef<Path>) -> Result<(Mlp, ModelCard)> {
+    let dir = dir.as_ref();
+    let config = dir.join(CONFIG_FILE);
+    let text = std::fs::read_to_string(&config).map_err(|e| Error::io(&config, e))?;
+    let card: ModelCard = serde_json::from_str(&text).map_err(|e| Error::file(&config, e.to_string()))?;
+    if card.format_version != FORMAT_VERSION {
+        return Err(Error::file(
+            &config,
+            format!("format version {} is not supported (this build reads {FORMAT_VERSION})", card.format_version),
+        ));
+    }
+    if card.layer_sizes != LAYER_SIZES {
+        return Err(Error::file(
+            &config,
+            format!("layer sizes {:?} differ from this model's {LAYER_SIZES:?}", card.layer_sizes),
+        ));
+    }
+    let weights = dir.join(WEIGHTS_FILE);
+    if !weights.is_file() {
+        return Err(Error::file(&weights, "missing: the model folder holds no weights"));
+    }
+    let mut tensors =
+        candle_core::safetensors::load(&weights, &Device::Cpu).map_err(|e| Error::file(&weights, e.to_string()))?;
+    let template = Mlp::new(0)?;
+    let mut layers = Vec::with_capacity(template.layers.len());
+    for layer in &template.layers {
+        layers.push(Dense {
+            weight: take(&mut tensors, &weights, &format!("{}.weight", layer.name), layer.weight.dims())?,
+            bias: take(&mut tensors, &weights, &format!("{}.bias", layer.name), layer.bias.dims())?,
+            ..layer.clone()
+        });
+    }
+    if let Some(extra) = tensors.keys().next() {
+        return Err(Error::file(&weights, format!("unexpected tensor `{extra}`")));
+    }
+    Ok((Mlp { layers }, card))
+}
+
+/// Removes tensor `name` from `tensors`, checking dtype, shape and finiteness.
+fn take(tensors: &mut HashMap<String, Tensor>, path: &Path, name: &str, shape: &[usize]) -> Result<Var> {
+    let bad = |problem: String| Error::file(PathBuf::from(path), format!("tensor `{name}`: {problem}"));
+    let tensor = tensors.remove(name).ok_or_else(|| bad("missing".into()))?;
+    if tensor.dtype() != DType::F32 {
+        return Err(bad(format!("dtype {:?}, expected F32", tensor.dtype())));
+    }
+    if tensor.dims() != shape {
+        return Err(bad(format!("shape {:?}, expected {shape:?}", tensor.dims())));
+    }
+    let values = tensor.flatten_all()?.to_vec1::<f32>()?;
+    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+        return Err(bad(format!("value {} at flat index {i} is not finite", values[i])));
+    }
+    Ok(Var::from_tensor(&tensor)?)
+}

@@ -1,0 +1,288 @@
+//! MNIST in its original IDX format, gzip'd or raw, checked against `SHA256SUMS`.
+//!
+//! The same reader loads Fashion-MNIST, which ships in the same format.
+
+use crate::error::{Error, IdxProblem, Result};
+use candle_core::{Device, Tensor};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+pub const IMAGE_SIDE: usize = 28;
+pub const IMAGE_PIXELS: usize = IMAGE_SIDE * IMAGE_SIDE;
+pub const NUM_CLASSES: usize = 10;
+
+/// The folder of the MNIST copy that ships with the project, so it works offline.
+pub const BUNDLED_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/mnist");
+/// Where Debian's `dataset-fashion-mnist` package puts Fashion-MNIST.
+pub const FASHION_DIR: &str = "/usr/share/datasets/fashion-mnist";
+
+const TRAIN_IMAGES: &str = "train-images-idx3-ubyte";
+const TRAIN_LABELS: &str = "train-labels-idx1-ubyte";
+const TEST_IMAGES: &str = "t10k-images-idx3-ubyte";
+const TEST_LABELS: &str = "t10k-labels-idx1-ubyte";
+
+/// A train/test split: images `[n, 784]` f32 in [0, 1], labels `[n]` u32.
+#[derive(Debug, Clone)]
+pub struct Mnist {
+    pub train_images: Tensor,
+    pub train_labels: Tensor,
+    pub test_images: Tensor,
+    pub test_labels: Tensor,
+    /// The folder it came from.
+    pub dir: PathBuf,
+    /// SHA-256 of each file's decompressed bytes, keyed by its name without `.gz`.
+    pub sha256: BTreeMap<String, String>,
+}
+
+impl Mnist {
+    /// Loads from `MNIST_DIR` when it is set, else from the bundled copy.
+    pub fn load() -> Result<Self> {
+        Self::load_from(None)
+    }
+
+    /// Loads from `dir` when given, else `MNIST_DIR`, else the bundled copy.
+    pub fn load_from(dir: Option<&Path>) -> Result<Self> {
+        let dir = match (dir, std::env::var_os("MNIST_DIR")) {
+            (Some(dir), _) => dir.to_path_buf(),
+            (None, Some(env_dir)) => PathBuf::from(env_dir),
+            (None, None) => PathBuf::from(BUNDLED_DIR),
+        };
+        Self::load_dir(dir)
+    }
+
+    /// Fashion-MNIST from Debian's package (`apt install dataset-fashion-mnist`).
+    pub fn fashion() -> Result<Self> {
+        Self::load_dir(FASHION_DIR)
+    }
+
+    /// Reads the four IDX files of `dir`, verifying each against `dir/SHA256SUMS` when it lists them.
+    pub fn load_dir(dir: impl AsRef<Path>) -> Result<Self> {
+        let dir = dir.as_ref();
+        let expected = read_checksums(dir)?;
+        let mut sha256 = BTreeMap::new();
+        let mut read = |name: &str, kind: IdxKind| -> Result<(PathBuf, IdxFile)> {
+            let path = find_file(dir, name)?;
+            let file = read_idx(&path, kind)?;
+            if let Some(want) = expected.get(name).filter(|want| **want != file.sha256) {
+                return Err(Error::Checksum {
+                    path,
+                    expected: want.clone(),
+                    actual: file.sha256,
+                });
+            }
+            sha256.insert(name.to_string(), file.sha256.clone());
+            Ok((path, file))
+        };
+        let train = (read(TRAIN_IMAGES, IdxKind::Images)?, read(TRAIN_LABELS, IdxKind::Labels)?);
+        let test = (read(TEST_IMAGES, IdxKind::Images)?, read(TEST_LABELS, IdxKind::Labels)?);
+        let (train_images, train_labels) = to_tensors(train.0, train.1)?;
+        let (test_images, test_labels) = to_tensors(test.0, test.1)?;
+        Ok(Mnist {
+            train_images,
+            train_labels,
+            test_images,
+            test_labels,
+            dir: dir.to_path_buf(),
+            sha256,
+        })
+    }
+
+    /// The first `train` training and `test` test examples: quick experiments and tests.
+    pub fn subset(&self, train: usize, test: usize) -> Result<Self> {
+        let take = |t: &Tensor, n: usize| t.narrow(0, 0, n.min(t.dim(0)?));
+        Ok(Mnist {
+            train_images: take(&self.train_images, train)?,
+            train_labels: take(&self.train_labels, train)?,
+            test_images: take(&self.test_images, test)?,
+            test_labels: take(&self.test_labels, test)?,
+            ..self.clone()
+        })
+    }
+
+    pub fn train_len(&self) -> usize {
+        self.train_labels.dims1().unwrap_or(0)
+    }
+
+    pub fn test_len(&self) -> usize {
+        self.test_labels.dims1().unwrap_or(0)
+    }
+}
+
+/// Scales raw pixels 0–255 to [0, 1] the way `candle-datasets` does, so both give identical tensors.
+pub fn pixels_to_tensor(pixels: &[u8], count: usize) -> Result<Tensor> {
+    let scaled: Vec<f32> = pixels.iter().map(|&p| f32::from(p) * (1.0 / 255.0)).collect();
+    Ok(Tensor::from_vec(scaled, (count, IMAGE_PIXELS), &Device::Cpu)?)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IdxKind {
+    Images,
+    Labels,
+}
+
+impl IdxKind {
+    fn magic(self) -> u32 {
+        match self {
+            IdxKind::Images => 2051,
+            IdxKind::Labels => 2049,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            IdxKind::Images => "images",
+            IdxKind::Labels => "labels",
+        }
+    }
+}
+
+/// One IDX file's items (images or labels) and the SHA-256 of its decompressed bytes.
+#[derive(Debug)]
+pub(crate) struct IdxFile {
+    pub count: usize,
+    pub bytes: Vec<u8>,
+    pub sha256: String,
+}
+
+/// Reads an IDX file, gzip'd (detected by its magic bytes) or raw, from `path`.
+pub(crate) fn read_idx(path: &Path, kind: IdxKind) -> Result<IdxFile> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut buffered = BufReader::new(file);
+    let is_gzip = buffered.fill_buf().map_err(|e| Error::io(path, e))?.starts_with(&[0x1f, 0x8b]);
+    let reader: Box<dyn Read> = if is_gzip {
+        Box::new(flate2::read::MultiGzDecoder::new(buffered))
+    } else {
+        Box::new(buffered)
+    };
+    parse_idx(reader, kind).map_err(|problem| Error::Idx {
+        path: path.to_path_buf(),
+        problem,
+    })
+}
+
+/// Parses the IDX stream; only allocates as much as the stream really holds.
+pub(crate) fn parse_idx(mut reader: impl Read, kind: IdxKind) -> Result<IdxFile, IdxProblem> {
+    let header_len = match kind {
+        IdxKind::Images => 16,
+        IdxKind::Labels => 8,
+    };
+    let mut header = vec![0u8; header_len];
+    let got = read_full(&mut reader, &mut header)?;
+    if got < header_len {
+        return Err(IdxProblem::Truncated {
+            expected: header_len as u64,
+            found: got as u64,
+        });
+    }
+    let field = |i: usize| u32::from_be_bytes([header[4 * i], header[4 * i + 1], header[4 * i + 2], header[4 * i + 3]]);
+    if field(0) != kind.magic() {
+        return Err(IdxProblem::BadMagic {
+            kind: kind.name(),
+            expected: kind.magic(),
+            found: field(0),
+        });
+    }
+    let count = field(1);
+    let item_len = match kind {
+        IdxKind::Images => {
+            let (rows, cols) = (field(2), field(3));
+            if (rows, cols) != (IMAGE_SIDE as u32, IMAGE_SIDE as u32) {
+                return Err(IdxProblem::BadDimensions { rows, cols });
+            }
+            IMAGE_PIXELS as u64
+        }
+        IdxKind::Labels => 1,
+    };
+    let expected = u64::from(count) * item_len;
+    let mut bytes = Vec::new();
+    reader.by_ref().take(expected).read_to_end(&mut bytes).map_err(gzip_problem)?;
+    if (bytes.len() as u64) < expected {
+        return Err(IdxProblem::Truncated {
+            expected,
+            found: bytes.len() as u64,
+        });
+    }
+    let extra = std::io::copy(&mut reader, &mut std::io::sink()).map_err(gzip_problem)?;
+    if extra > 0 {
+        return Err(IdxProblem::TrailingBytes { expected, extra });
+    }
+    if kind == IdxKind::Labels {
+        if let Some((index, &label)) = bytes.iter().enumerate().find(|(_, l)| usize::from(**l) >= NUM_CLASSES) {
+            return Err(IdxProblem::BadLabel { index, label });
+        }
+    }
+    let mut hasher = Sha256::new();
+    hasher.update(&header);
+    hasher.update(&bytes);
+    Ok(IdxFile {
+        count: count as usize,
+        bytes,
+        sha256: hex(&hasher.finalize()),
+    })
+}
+
+/// Fills `buf` as far as the stream allows, returning how many bytes were read.
+fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> Result<usize, IdxProblem> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]).map_err(gzip_problem)? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+fn gzip_problem(error: std::io::Error) -> IdxProblem {
+    IdxProblem::Gzip(error.to_string())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn to_tensors(images: (PathBuf, IdxFile), labels: (PathBuf, IdxFile)) -> Result<(Tensor, Tensor)> {
+    let ((images_path, images), (labels_path, labels)) = (images, labels);
+    if images.count != labels.count {
+        return Err(Error::CountMismatch {
+            images: images_path,
+            image_count: images.count,
+            labels: labels_path,
+            label_count: labels.count,
+        });
+    }
+    let label_values: Vec<u32> = labels.bytes.iter().map(|&l| u32::from(l)).collect();
+    Ok((
+        pixels_to_tensor(&images.bytes, images.count)?,
+        Tensor::from_vec(label_values, labels.count, &Device::Cpu)?,
+    ))
+}
+
+/// `name.gz`, else `name`, inside `dir`.
+fn find_file(dir: &Path, name: &str) -> Result<PathBuf> {
+    let candidates = [dir.join(format!("{name}.gz")), dir.join(name)];
+    candidates.iter().find(|p| p.is_file()).cloned().ok_or_else(|| Error::DataNotFound {
+        file: name.to_string(),
+        searched: format!("{} (as .gz or raw)", dir.display()),
+    })
+}
+
+/// `SHA256SUMS` as name → hex digest; an absent file means nothing to verify.
+fn read_checksums(dir: &Path) -> Result<BTreeMap<String, String>> {
+    let path = dir.join("SHA256SUMS");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    text.lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| match line.split_whitespace().collect::<Vec<_>>()[..] {
+            [digest, name] => Ok((name.trim_start_matches('*').to_string(), digest.to_lowercase())),
+            _ => Err(Error::file(&path, format!("malformed line `{line}`, expected `<sha256>  <file>`"))),
+        })
+        .collect()
+}

@@ -1,0 +1,94 @@
+//! One error type for the crate: every variant names the file (or setting) at fault.
+
+use std::path::PathBuf;
+
+/// What can go wrong while loading data, building, training or saving a model.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error(
+        "MNIST file `{file}` not found; looked in {searched}. \
+         Set MNIST_DIR to the folder that holds the IDX files (gzip'd or raw)"
+    )]
+    DataNotFound { file: String, searched: String },
+
+    #[error("{path}: {problem}")]
+    Idx { path: PathBuf, problem: IdxProblem },
+
+    #[error("{path}: SHA-256 mismatch: expected {expected}, found {actual} (re-copy the file)")]
+    Checksum {
+        path: PathBuf,
+        expected: String,
+        actual: String,
+    },
+
+    #[error("{images} holds {image_count} images but {labels} holds {label_count} labels")]
+    CountMismatch {
+        images: PathBuf,
+        image_count: usize,
+        labels: PathBuf,
+        label_count: usize,
+    },
+
+    #[error("{path}: {problem}")]
+    File { path: PathBuf, problem: String },
+
+    #[error("shape mismatch: {0}")]
+    Shape(String),
+
+    #[error("invalid setting: {0}")]
+    Config(String),
+
+    #[error(
+        "training diverged: the loss became {loss} at epoch {epoch}, step {step}; \
+         the model keeps the weights from before that step. Try a smaller learning rate"
+    )]
+    Diverged { epoch: usize, step: usize, loss: f32 },
+
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+}
+
+/// Why an IDX file could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdxProblem {
+    #[error("not an IDX {kind} file: magic number {found:#010x}, expected {expected:#010x}")]
+    BadMagic {
+        kind: &'static str,
+        expected: u32,
+        found: u32,
+    },
+    #[error("truncated: the header promises {expected} bytes of data, the file holds {found}")]
+    Truncated { expected: u64, found: u64 },
+    #[error("{extra} unexpected bytes after the {expected} bytes of data the header promises")]
+    TrailingBytes { expected: u64, extra: u64 },
+    #[error("images are {rows}×{cols}, expected 28×28")]
+    BadDimensions { rows: u32, cols: u32 },
+    #[error("label {label} at index {index} is not a digit 0–9")]
+    BadLabel { index: usize, label: u8 },
+    #[error("not a valid gzip stream: {0}")]
+    Gzip(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn file(path: impl Into<PathBuf>, problem: impl Into<String>) -> Self {
+        Error::File {
+            path: path.into(),
+            problem: problem.into(),
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! The classic MNIST digit classifier on Candle, for the project's Jupyter notebooks and CLI.
+//!
+//! ```no_run
+//! use mnist_mlp::prelude::*;
+//! let data = Mnist::load()?;
+//! let mut model = Mlp::new(42)?;
+//! let history = train(&mut model, &data, &TrainConfig::default(), |_| {})?;
+//! println!("test accuracy: {:.4}", history.test_accuracy().unwrap_or_default());
+//! # Ok::<(), mnist_mlp::Error>(())
+//! ```
+
+pub mod backprop;
+pub mod checkpoint;
+pub mod data;
+pub mod display;
+pub mod error;
+pub mod eval;
+pub mod history;
+pub mod model;
+pub mod optim;
+pub mod threads;
+pub mod train;
+
+// Re-exported so a notebook needs one `:dep` and never meets two versions of a crate.
+pub use candle_core;
+pub use candle_nn;
+
+pub use error::{Error, IdxProblem, Result};
+
+/// What a notebook or program usually needs, in one `use`.
+pub mod prelude {
+    pub use crate::backprop::Backward;
+    pub use crate::checkpoint::{ModelCard, load, save};
+    pub use crate::data::{IMAGE_PIXELS, IMAGE_SIDE, Mnist, NUM_CLASSES};
+    pub use crate::error::{Error, Result};
+    pub use crate::eval::{ConfusionMatrix, Evaluation, evaluate};
+    pub use crate::history::{EpochStats, History};
+    pub use crate::model::{Dense, Mlp, Summary};
+    pub use crate::optim::{Adam, AdamConfig};
+    pub use crate::train::{Progress, TrainConfig, train};
+    pub use candle_core::{D, DType, Device, IndexOp, Tensor};
+}

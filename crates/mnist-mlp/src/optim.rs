@@ -1,0 +1,135 @@
+//! Adam exactly as Keras has it, updating each parameter in place in one pass.
+//!
+//! Per parameter `w` with gradient `g`, at step `t`:
+//! ```text
+//! m ← m + (1 − β1)·(g − m)            running mean of the gradient
+//! v ← v + (1 − β2)·(g² − v)           running mean of its square
+//! α ← lr · √(1 − β2ᵗ) / (1 − β1ᵗ)     bias correction folded into the step size
+//! w ← w − α · m / (√v + ε)
+//! ```
+//! The four lines run as one loop over the parameter's memory (a Candle in-place op), instead of
+//! a dozen tensor ops that would each allocate a new tensor.
+
+use crate::error::{Error, Result};
+use candle_core::{CpuStorage, InplaceOp2, Layout, Tensor, Var, bail};
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+
+/// Keras' defaults: lr 1e-3, β1 0.9, β2 0.999, ε 1e-7, no weight decay.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AdamConfig {
+    pub learning_rate: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub epsilon: f64,
+}
+
+impl Default for AdamConfig {
+    fn default() -> Self {
+        AdamConfig {
+            learning_rate: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-7,
+        }
+    }
+}
+
+/// The optimizer's memory of one parameter.
+#[derive(Debug, Clone)]
+struct Moments {
+    mean: Vec<f32>,
+    variance: Vec<f32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Adam {
+    pub config: AdamConfig,
+    step: i32,
+    moments: Vec<Moments>,
+}
+
+impl Adam {
+    /// One set of moments per parameter, in the order `step` will receive them.
+    pub fn new(parameters: &[&Var], config: AdamConfig) -> Self {
+        let moments = parameters
+            .iter()
+            .map(|p| Moments {
+                mean: vec![0.0; p.elem_count()],
+                variance: vec![0.0; p.elem_count()],
+            })
+            .collect();
+        Adam {
+            config,
+            step: 0,
+            moments,
+        }
+    }
+
+    /// Applies one update; `gradients[i]` belongs to `parameters[i]`.
+    pub fn step(&mut self, parameters: &[&Var], gradients: &[Tensor]) -> Result<()> {
+        if parameters.len() != self.moments.len() || gradients.len() != self.moments.len() {
+            return Err(Error::Shape(format!(
+                "Adam holds {} parameters, got {} parameters and {} gradients",
+                self.moments.len(),
+                parameters.len(),
+                gradients.len()
+            )));
+        }
+        self.step += 1;
+        let c = self.config;
+        let alpha = c.learning_rate * (1.0 - c.beta2.powi(self.step)).sqrt() / (1.0 - c.beta1.powi(self.step));
+        for ((parameter, gradient), moments) in parameters.iter().zip(gradients).zip(&mut self.moments) {
+            let update = AdamUpdate {
+                moments: RefCell::new(moments),
+                alpha: alpha as f32,
+                beta1: c.beta1 as f32,
+                beta2: c.beta2 as f32,
+                epsilon: c.epsilon as f32,
+            };
+            parameter.inplace_op2(&gradient.contiguous()?, &update)?;
+        }
+        Ok(())
+    }
+}
+
+struct AdamUpdate<'a> {
+    moments: RefCell<&'a mut Moments>,
+    alpha: f32,
+    beta1: f32,
+    beta2: f32,
+    epsilon: f32,
+}
+
+impl InplaceOp2 for AdamUpdate<'_> {
+    fn name(&self) -> &'static str {
+        "adam-update"
+    }
+
+    fn cpu_fwd(&self, weights: &mut CpuStorage, wl: &Layout, gradient: &CpuStorage, gl: &Layout) -> candle_core::Result<()> {
+        let (CpuStorage::F32(weights), CpuStorage::F32(gradient)) = (weights, gradient) else {
+            bail!("adam-update: parameters and gradients must be f32");
+        };
+        let (Some((w0, w1)), Some((g0, g1))) = (wl.contiguous_offsets(), gl.contiguous_offsets()) else {
+            bail!("adam-update: parameters and gradients must be contiguous");
+        };
+        let moments = &mut **self.moments.borrow_mut();
+        if w1 - w0 != g1 - g0 || moments.mean.len() != w1 - w0 {
+            bail!(
+                "adam-update: {} weights, {} gradients, {} moments",
+                w1 - w0,
+                g1 - g0,
+                moments.mean.len()
+            );
+        }
+        let (b1, b2) = (self.beta1, self.beta2);
+        let weights = weights[w0..w1].iter_mut();
+        let values = weights.zip(&gradient[g0..g1]).zip(moments.mean.iter_mut().zip(&mut moments.variance));
+        for ((w, &g), (m, v)) in values {
+            *m += (1.0 - b1) * (g - *m);
+            *v += (1.0 - b2) * (g * g - *v);
+            *w -= self.alpha * *m / (v.sqrt() + self.epsilon);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,153 @@
+//! The training loop: shuffle, batch, gradients, Adam; evaluate on the test set after each epoch.
+
+use crate::backprop::{Backward, gradients};
+use crate::data::Mnist;
+use crate::error::{Error, Result};
+use crate::eval::evaluate;
+use crate::history::{EpochStats, History};
+use crate::model::Mlp;
+use crate::optim::{Adam, AdamConfig};
+use crate::threads::Phase;
+use candle_core::Tensor;
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+/// The original notebook's recipe; override fields with `..Default::default()`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    /// Adam's step size; its other settings are Keras' defaults (see [`AdamConfig`]).
+    pub learning_rate: f64,
+    /// Seeds the shuffling (the model's initial weights take their seed in [`Mlp::new`]).
+    pub seed: u64,
+    pub backward: Backward,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            epochs: 5,
+            batch_size: 32,
+            learning_rate: 1e-3,
+            seed: 42,
+            backward: Backward::Manual,
+        }
+    }
+}
+
+impl TrainConfig {
+    pub fn adam(&self) -> AdamConfig {
+        AdamConfig {
+            learning_rate: self.learning_rate,
+            ..AdamConfig::default()
+        }
+    }
+
+    /// Rejects settings that cannot train, naming the allowed range.
+    pub fn validate(&self, train_len: usize) -> Result<()> {
+        if self.epochs == 0 {
+            return Err(Error::Config("epochs is 0; it must be at least 1".into()));
+        }
+        if self.batch_size == 0 || self.batch_size > train_len {
+            return Err(Error::Config(format!(
+                "batch size is {}; it must be between 1 and the {train_len} training images",
+                self.batch_size
+            )));
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return Err(Error::Config(format!(
+                "learning rate is {}; it must be a finite number above 0 (the recipe uses 0.001)",
+                self.learning_rate
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// What `train` reports while it runs.
+#[derive(Debug, Clone, Copy)]
+pub enum Progress<'a> {
+    /// After every batch: running means over the epoch so far.
+    Step {
+        epoch: usize,
+        epochs: usize,
+        step: usize,
+        steps: usize,
+        loss: f32,
+        accuracy: f32,
+    },
+    /// After every epoch, with the test figures.
+    Epoch(&'a EpochStats),
+}
+
+/// Trains `model` on `data.train_*`, evaluating on `data.test_*` after every epoch.
+///
+/// Same seed, same machine: the same `History`, bit for bit. A non-finite loss stops training
+/// with [`Error::Diverged`], leaving the model with the weights from before that step.
+pub fn train(
+    model: &mut Mlp,
+    data: &Mnist,
+    config: &TrainConfig,
+    mut on_progress: impl FnMut(Progress<'_>),
+) -> Result<History> {
+    let train_len = data.train_len();
+    config.validate(train_len)?;
+    let train_labels = data.train_labels.to_vec1::<u32>()?;
+    // The weights change in place (Candle `Var`s), so shared references suffice from here on.
+    let model: &Mlp = model;
+    let parameters: Vec<_> = model.parameters().into_iter().map(|(_, var)| var).collect();
+    let mut adam = Adam::new(&parameters, config.adam());
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+    let mut order: Vec<u32> = (0..train_len as u32).collect();
+    let steps = train_len.div_ceil(config.batch_size);
+    let mut history = History::default();
+
+    for epoch in 1..=config.epochs {
+        let started = Instant::now();
+        order.shuffle(&mut rng);
+        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
+        let phase = Phase::training();
+        for (step, batch) in order.chunks(config.batch_size).enumerate() {
+            let indices = Tensor::from_slice(batch, batch.len(), data.train_images.device())?;
+            let images = data.train_images.index_select(&indices, 0)?; // [batch, 784]
+            let labels: Vec<u32> = batch.iter().map(|&i| train_labels[i as usize]).collect();
+            let batch_result = gradients(model, &images, &labels, config.backward)?;
+            if !batch_result.loss.is_finite() {
+                return Err(Error::Diverged {
+                    epoch,
+                    step: step + 1,
+                    loss: batch_result.loss,
+                });
+            }
+            adam.step(&parameters, &batch_result.gradients)?;
+            loss_sum += f64::from(batch_result.loss) * batch.len() as f64;
+            correct += batch_result.correct;
+            seen += batch.len();
+            on_progress(Progress::Step {
+                epoch,
+                epochs: config.epochs,
+                step: step + 1,
+                steps,
+                loss: (loss_sum / seen as f64) as f32,
+                accuracy: correct as f32 / seen as f32,
+            });
+        }
+        drop(phase);
+        let seconds = started.elapsed().as_secs_f64();
+        let test = evaluate(model, &data.test_images, &data.test_labels)?;
+        history.epochs.push(EpochStats {
+            epoch,
+            train_loss: (loss_sum / seen as f64) as f32,
+            train_accuracy: correct as f32 / seen as f32,
+            test_loss: test.loss,
+            test_accuracy: test.accuracy,
+            seconds,
+        });
+        on_progress(Progress::Epoch(history.epochs.last().expect("just pushed")));
+    }
+    Ok(history)
+}
