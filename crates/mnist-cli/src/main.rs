@@ -86,15 +86,7 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> Result<()> {
     match command {
-        Command::Train {
-            epochs,
-            batch_size,
-            learning_rate,
-            seed,
-            backward,
-            out,
-            data,
-        } => {
+        Command::Train { epochs, batch_size, learning_rate, seed, backward, out, data } => {
             let config = TrainConfig {
                 epochs,
                 batch_size,
@@ -147,14 +139,7 @@ fn train_with_progress_bar(model: &mut Mlp, data: &Mnist, config: &TrainConfig) 
         .progress_chars("=> ");
     let bar = ProgressBar::new(0).with_style(style);
     let history = train(model, data, config, |progress| match progress {
-        Progress::Step {
-            epoch,
-            epochs,
-            step,
-            steps,
-            loss,
-            accuracy,
-        } => {
+        Progress::Step { epoch, epochs, step, steps, loss, accuracy } => {
             if step == 1 {
                 bar.reset();
                 bar.set_length(steps as u64);
@@ -167,12 +152,7 @@ fn train_with_progress_bar(model: &mut Mlp, data: &Mnist, config: &TrainConfig) 
             bar.set_position(step as u64);
         }
         // `suspend` prints even when the bar is hidden (output not a terminal, as in CI logs).
-        Progress::Epoch(stats) => bar.suspend(|| {
-            println!(
-                "epoch {}: loss {:.4}, accuracy {:.4}, test loss {:.4}, test accuracy {:.4} ({:.2} s)",
-                stats.epoch, stats.train_loss, stats.train_accuracy, stats.test_loss, stats.test_accuracy, stats.seconds
-            )
-        }),
+        Progress::Epoch(stats) => bar.suspend(|| println!("{stats}")),
     });
     bar.finish_and_clear();
     history

@@ -64,11 +64,7 @@ fn manual(model: &Mlp, images: &Tensor, labels: &[u32]) -> Result<BatchGradients
         gradients.push(weight_grad);
     }
     gradients.reverse();
-    Ok(BatchGradients {
-        gradients,
-        loss,
-        correct,
-    })
+    Ok(BatchGradients { gradients, loss, correct })
 }
 
 /// The same gradients from Candle's autograd, through `candle_nn::loss::cross_entropy`.
@@ -81,10 +77,7 @@ fn autograd(model: &Mlp, images: &Tensor, labels: &[u32]) -> Result<BatchGradien
         .parameters()
         .into_iter()
         .map(|(name, var)| {
-            grads
-                .get(var)
-                .cloned()
-                .ok_or_else(|| Error::Shape(format!("autograd produced no gradient for {name}")))
+            grads.get(var).cloned().ok_or_else(|| Error::Shape(format!("autograd produced no gradient for {name}")))
         })
         .collect::<Result<_>>()?;
     let predictions = logits.argmax(1)?.to_vec1::<u32>()?;

@@ -50,11 +50,8 @@ impl ModelCard {
 pub fn save(model: &Mlp, card: &ModelCard, dir: impl AsRef<Path>) -> Result<()> {
     let dir = dir.as_ref();
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let tensors: HashMap<String, Tensor> = model
-        .parameters()
-        .into_iter()
-        .map(|(name, var)| (name, var.as_tensor().clone()))
-        .collect();
+    let tensors: HashMap<String, Tensor> =
+        model.parameters().into_iter().map(|(name, var)| (name, var.as_tensor().clone())).collect();
     let weights = dir.join(WEIGHTS_FILE);
     let weights_tmp = dir.join(format!("{WEIGHTS_FILE}.partial"));
     candle_core::safetensors::save(&tensors, &weights_tmp).map_err(|e| Error::file(&weights_tmp, e.to_string()))?;

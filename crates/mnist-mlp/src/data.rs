@@ -58,6 +58,21 @@ impl Mnist {
         Self::load_dir(FASHION_DIR)
     }
 
+    /// Downloads MNIST from the Hugging Face hub with `candle-datasets` (needs the network and
+    /// the `hub` feature; the bundled copy is the same data).
+    #[cfg(feature = "hub")]
+    pub fn from_hub() -> Result<Self> {
+        let hub = candle_datasets::vision::mnist::load()?;
+        Ok(Mnist {
+            train_labels: hub.train_labels.to_dtype(candle_core::DType::U32)?,
+            test_labels: hub.test_labels.to_dtype(candle_core::DType::U32)?,
+            train_images: hub.train_images,
+            test_images: hub.test_images,
+            dir: PathBuf::from("hf://datasets/ylecun/mnist"),
+            sha256: BTreeMap::new(),
+        })
+    }
+
     /// Reads the four IDX files of `dir`, verifying each against `dir/SHA256SUMS` when it lists them.
     pub fn load_dir(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref();
@@ -67,11 +82,7 @@ impl Mnist {
             let path = find_file(dir, name)?;
             let file = read_idx(&path, kind)?;
             if let Some(want) = expected.get(name).filter(|want| **want != file.sha256) {
-                return Err(Error::Checksum {
-                    path,
-                    expected: want.clone(),
-                    actual: file.sha256,
-                });
+                return Err(Error::Checksum { path, expected: want.clone(), actual: file.sha256 });
             }
             sha256.insert(name.to_string(), file.sha256.clone());
             Ok((path, file))
@@ -80,14 +91,7 @@ impl Mnist {
         let test = (read(TEST_IMAGES, IdxKind::Images)?, read(TEST_LABELS, IdxKind::Labels)?);
         let (train_images, train_labels) = to_tensors(train.0, train.1)?;
         let (test_images, test_labels) = to_tensors(test.0, test.1)?;
-        Ok(Mnist {
-            train_images,
-            train_labels,
-            test_images,
-            test_labels,
-            dir: dir.to_path_buf(),
-            sha256,
-        })
+        Ok(Mnist { train_images, train_labels, test_images, test_labels, dir: dir.to_path_buf(), sha256 })
     }
 
     /// The first `train` training and `test` test examples: quick experiments and tests.
@@ -152,15 +156,9 @@ pub(crate) fn read_idx(path: &Path, kind: IdxKind) -> Result<IdxFile> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut buffered = BufReader::new(file);
     let is_gzip = buffered.fill_buf().map_err(|e| Error::io(path, e))?.starts_with(&[0x1f, 0x8b]);
-    let reader: Box<dyn Read> = if is_gzip {
-        Box::new(flate2::read::MultiGzDecoder::new(buffered))
-    } else {
-        Box::new(buffered)
-    };
-    parse_idx(reader, kind).map_err(|problem| Error::Idx {
-        path: path.to_path_buf(),
-        problem,
-    })
+    let reader: Box<dyn Read> =
+        if is_gzip { Box::new(flate2::read::MultiGzDecoder::new(buffered)) } else { Box::new(buffered) };
+    parse_idx(reader, kind).map_err(|problem| Error::Idx { path: path.to_path_buf(), problem })
 }
 
 /// Parses the IDX stream; only allocates as much as the stream really holds.
@@ -172,18 +170,11 @@ pub(crate) fn parse_idx(mut reader: impl Read, kind: IdxKind) -> Result<IdxFile,
     let mut header = vec![0u8; header_len];
     let got = read_full(&mut reader, &mut header)?;
     if got < header_len {
-        return Err(IdxProblem::Truncated {
-            expected: header_len as u64,
-            found: got as u64,
-        });
+        return Err(IdxProblem::Truncated { expected: header_len as u64, found: got as u64 });
     }
     let field = |i: usize| u32::from_be_bytes([header[4 * i], header[4 * i + 1], header[4 * i + 2], header[4 * i + 3]]);
     if field(0) != kind.magic() {
-        return Err(IdxProblem::BadMagic {
-            kind: kind.name(),
-            expected: kind.magic(),
-            found: field(0),
-        });
+        return Err(IdxProblem::BadMagic { kind: kind.name(), expected: kind.magic(), found: field(0) });
     }
     let count = field(1);
     let item_len = match kind {
@@ -200,10 +191,7 @@ pub(crate) fn parse_idx(mut reader: impl Read, kind: IdxKind) -> Result<IdxFile,
     let mut bytes = Vec::new();
     reader.by_ref().take(expected).read_to_end(&mut bytes).map_err(gzip_problem)?;
     if (bytes.len() as u64) < expected {
-        return Err(IdxProblem::Truncated {
-            expected,
-            found: bytes.len() as u64,
-        });
+        return Err(IdxProblem::Truncated { expected, found: bytes.len() as u64 });
     }
     let extra = std::io::copy(&mut reader, &mut std::io::sink()).map_err(gzip_problem)?;
     if extra > 0 {
@@ -217,11 +205,7 @@ pub(crate) fn parse_idx(mut reader: impl Read, kind: IdxKind) -> Result<IdxFile,
     let mut hasher = Sha256::new();
     hasher.update(&header);
     hasher.update(&bytes);
-    Ok(IdxFile {
-        count: count as usize,
-        bytes,
-        sha256: hex(&hasher.finalize()),
-    })
+    Ok(IdxFile { count: count as usize, bytes, sha256: hex(&hasher.finalize()) })
 }
 
 /// Fills `buf` as far as the stream allows, returning how many bytes were read.
@@ -255,10 +239,7 @@ fn to_tensors(images: (PathBuf, IdxFile), labels: (PathBuf, IdxFile)) -> Result<
         });
     }
     let label_values: Vec<u32> = labels.bytes.iter().map(|&l| u32::from(l)).collect();
-    Ok((
-        pixels_to_tensor(&images.bytes, images.count)?,
-        Tensor::from_vec(label_values, labels.count, &Device::Cpu)?,
-    ))
+    Ok((pixels_to_tensor(&images.bytes, images.count)?, Tensor::from_vec(label_values, labels.count, &Device::Cpu)?))
 }
 
 /// `name.gz`, else `name`, inside `dir`.

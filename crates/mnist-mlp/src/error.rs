@@ -6,10 +6,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
 
     #[error(
         "MNIST file `{file}` not found; looked in {searched}. \
@@ -21,19 +18,10 @@ pub enum Error {
     Idx { path: PathBuf, problem: IdxProblem },
 
     #[error("{path}: SHA-256 mismatch: expected {expected}, found {actual} (re-copy the file)")]
-    Checksum {
-        path: PathBuf,
-        expected: String,
-        actual: String,
-    },
+    Checksum { path: PathBuf, expected: String, actual: String },
 
     #[error("{images} holds {image_count} images but {labels} holds {label_count} labels")]
-    CountMismatch {
-        images: PathBuf,
-        image_count: usize,
-        labels: PathBuf,
-        label_count: usize,
-    },
+    CountMismatch { images: PathBuf, image_count: usize, labels: PathBuf, label_count: usize },
 
     #[error("{path}: {problem}")]
     File { path: PathBuf, problem: String },
@@ -41,12 +29,15 @@ pub enum Error {
     #[error("shape mismatch: {0}")]
     Shape(String),
 
+    #[error("drawing a chart: {0}")]
+    Plot(String),
+
     #[error("invalid setting: {0}")]
     Config(String),
 
     #[error(
         "training diverged: the loss became {loss} at epoch {epoch}, step {step}; \
-         the model keeps the weights from before that step. Try a smaller learning rate"
+         the model keeps the weights it had when that epoch began. Try a smaller learning rate"
     )]
     Diverged { epoch: usize, step: usize, loss: f32 },
 
@@ -58,11 +49,7 @@ pub enum Error {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdxProblem {
     #[error("not an IDX {kind} file: magic number {found:#010x}, expected {expected:#010x}")]
-    BadMagic {
-        kind: &'static str,
-        expected: u32,
-        found: u32,
-    },
+    BadMagic { kind: &'static str, expected: u32, found: u32 },
     #[error("truncated: the header promises {expected} bytes of data, the file holds {found}")]
     Truncated { expected: u64, found: u64 },
     #[error("{extra} unexpected bytes after the {expected} bytes of data the header promises")]
@@ -79,16 +66,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            path: path.into(),
-            source,
-        }
+        Error::Io { path: path.into(), source }
     }
 
     pub(crate) fn file(path: impl Into<PathBuf>, problem: impl Into<String>) -> Self {
-        Error::File {
-            path: path.into(),
-            problem: problem.into(),
-        }
+        Error::File { path: path.into(), problem: problem.into() }
     }
 }

@@ -44,6 +44,20 @@ impl fmt::Display for Evaluation {
     }
 }
 
+impl Evaluation {
+    /// Called by the evcxr kernel when a cell ends in an `Evaluation`.
+    pub fn evcxr_display(&self) {
+        crate::display::html(&format!(
+            "<table><tr><th>loss</th><td>{:.4}</td></tr><tr><th>accuracy</th><td>{:.4}</td></tr>\
+             <tr><th>misclassified</th><td>{} of {}</td></tr></table>",
+            self.loss,
+            self.accuracy,
+            self.misclassified().len(),
+            self.labels.len()
+        ));
+    }
+}
+
 /// `counts[label][prediction]`: the diagonal holds the correct answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfusionMatrix {

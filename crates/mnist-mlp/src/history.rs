@@ -17,6 +17,16 @@ pub struct EpochStats {
     pub seconds: f64,
 }
 
+impl fmt::Display for EpochStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "epoch {}: loss {:.4}, accuracy {:.4}, test loss {:.4}, test accuracy {:.4} ({:.2} s)",
+            self.epoch, self.train_loss, self.train_accuracy, self.test_loss, self.test_accuracy, self.seconds
+        )
+    }
+}
+
 /// The figures of every epoch, in order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct History {

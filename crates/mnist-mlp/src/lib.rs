@@ -15,15 +15,19 @@ pub mod data;
 pub mod display;
 pub mod error;
 pub mod eval;
+pub mod gallery;
 pub mod history;
 pub mod model;
 pub mod optim;
+pub mod plot;
 pub mod threads;
 pub mod train;
 
 // Re-exported so a notebook needs one `:dep` and never meets two versions of a crate.
 pub use candle_core;
 pub use candle_nn;
+pub use image;
+pub use plotters;
 
 pub use error::{Error, IdxProblem, Result};
 
@@ -37,6 +41,8 @@ pub mod prelude {
     pub use crate::history::{EpochStats, History};
     pub use crate::model::{Dense, Mlp, Summary};
     pub use crate::optim::{Adam, AdamConfig};
-    pub use crate::train::{Progress, TrainConfig, train};
+    pub use crate::plot::{Series, Svg};
+    pub use crate::train::{Progress, TrainConfig, print_epochs, train};
+    pub use crate::{gallery, plot};
     pub use candle_core::{D, DType, Device, IndexOp, Tensor};
 }

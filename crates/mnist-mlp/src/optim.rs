@@ -26,12 +26,7 @@ pub struct AdamConfig {
 
 impl Default for AdamConfig {
     fn default() -> Self {
-        AdamConfig {
-            learning_rate: 1e-3,
-            beta1: 0.9,
-            beta2: 0.999,
-            epsilon: 1e-7,
-        }
+        AdamConfig { learning_rate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }
     }
 }
 
@@ -54,16 +49,9 @@ impl Adam {
     pub fn new(parameters: &[&Var], config: AdamConfig) -> Self {
         let moments = parameters
             .iter()
-            .map(|p| Moments {
-                mean: vec![0.0; p.elem_count()],
-                variance: vec![0.0; p.elem_count()],
-            })
+            .map(|p| Moments { mean: vec![0.0; p.elem_count()], variance: vec![0.0; p.elem_count()] })
             .collect();
-        Adam {
-            config,
-            step: 0,
-            moments,
-        }
+        Adam { config, step: 0, moments }
     }
 
     /// Applies one update; `gradients[i]` belongs to `parameters[i]`.
@@ -106,7 +94,13 @@ impl InplaceOp2 for AdamUpdate<'_> {
         "adam-update"
     }
 
-    fn cpu_fwd(&self, weights: &mut CpuStorage, wl: &Layout, gradient: &CpuStorage, gl: &Layout) -> candle_core::Result<()> {
+    fn cpu_fwd(
+        &self,
+        weights: &mut CpuStorage,
+        wl: &Layout,
+        gradient: &CpuStorage,
+        gl: &Layout,
+    ) -> candle_core::Result<()> {
         let (CpuStorage::F32(weights), CpuStorage::F32(gradient)) = (weights, gradient) else {
             bail!("adam-update: parameters and gradients must be f32");
         };
@@ -115,21 +109,38 @@ impl InplaceOp2 for AdamUpdate<'_> {
         };
         let moments = &mut **self.moments.borrow_mut();
         if w1 - w0 != g1 - g0 || moments.mean.len() != w1 - w0 {
-            bail!(
-                "adam-update: {} weights, {} gradients, {} moments",
-                w1 - w0,
-                g1 - g0,
-                moments.mean.len()
-            );
+            bail!("adam-update: {} weights, {} gradients, {} moments", w1 - w0, g1 - g0, moments.mean.len());
         }
+        let (weights, gradient) = (&mut weights[w0..w1], &gradient[g0..g1]);
+        #[cfg(target_arch = "x86_64")]
+        if is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has just been found to support AVX-512F.
+            unsafe { self.update_avx512(weights, gradient, moments) };
+            return Ok(());
+        }
+        self.update(weights, gradient, moments);
+        Ok(())
+    }
+}
+
+impl AdamUpdate<'_> {
+    /// The update, element by element; the compiler vectorises it for the target it builds.
+    #[inline(always)]
+    fn update(&self, weights: &mut [f32], gradient: &[f32], moments: &mut Moments) {
         let (b1, b2) = (self.beta1, self.beta2);
-        let weights = weights[w0..w1].iter_mut();
-        let values = weights.zip(&gradient[g0..g1]).zip(moments.mean.iter_mut().zip(&mut moments.variance));
+        let values = weights.iter_mut().zip(gradient).zip(moments.mean.iter_mut().zip(&mut moments.variance));
         for ((w, &g), (m, v)) in values {
             *m += (1.0 - b1) * (g - *m);
             *v += (1.0 - b2) * (g * g - *v);
             *w -= self.alpha * *m / (v.sqrt() + self.epsilon);
         }
-        Ok(())
+    }
+
+    /// The same loop compiled for AVX-512: 16 lanes of sqrt and divide instead of 4, whatever
+    /// `target-cpu` the crate was built for.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    fn update_avx512(&self, weights: &mut [f32], gradient: &[f32], moments: &mut Moments) {
+        self.update(weights, gradient, moments);
     }
 }

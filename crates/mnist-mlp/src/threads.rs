@@ -43,9 +43,7 @@ impl Phase {
         if previous.is_none() || threads == 1 {
             set(Some(threads.to_string().into()));
         }
-        Phase {
-            held: Some((previous, lock)),
-        }
+        Phase { held: Some((previous, lock)) }
     }
 }
 

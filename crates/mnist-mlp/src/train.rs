@@ -29,22 +29,13 @@ pub struct TrainConfig {
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig {
-            epochs: 5,
-            batch_size: 32,
-            learning_rate: 1e-3,
-            seed: 42,
-            backward: Backward::Manual,
-        }
+        TrainConfig { epochs: 5, batch_size: 32, learning_rate: 1e-3, seed: 42, backward: Backward::Manual }
     }
 }
 
 impl TrainConfig {
     pub fn adam(&self) -> AdamConfig {
-        AdamConfig {
-            learning_rate: self.learning_rate,
-            ..AdamConfig::default()
-        }
+        AdamConfig { learning_rate: self.learning_rate, ..AdamConfig::default() }
     }
 
     /// Rejects settings that cannot train, naming the allowed range.
@@ -72,22 +63,15 @@ impl TrainConfig {
 #[derive(Debug, Clone, Copy)]
 pub enum Progress<'a> {
     /// After every batch: running means over the epoch so far.
-    Step {
-        epoch: usize,
-        epochs: usize,
-        step: usize,
-        steps: usize,
-        loss: f32,
-        accuracy: f32,
-    },
+    Step { epoch: usize, epochs: usize, step: usize, steps: usize, loss: f32, accuracy: f32 },
     /// After every epoch, with the test figures.
     Epoch(&'a EpochStats),
 }
 
 /// Trains `model` on `data.train_*`, evaluating on `data.test_*` after every epoch.
 ///
-/// Same seed, same machine: the same `History`, bit for bit. A non-finite loss stops training
-/// with [`Error::Diverged`], leaving the model with the weights from before that step.
+/// Same seed, same machine: the same `History` (but for the seconds), bit for bit. A non-finite
+/// loss stops training with [`Error::Diverged`] and restores the weights the epoch started with.
 pub fn train(
     model: &mut Mlp,
     data: &Mnist,
@@ -110,6 +94,8 @@ pub fn train(
         let started = Instant::now();
         order.shuffle(&mut rng);
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
+        // The last good weights: restored if the loss turns non-finite during this epoch.
+        let epoch_start: Vec<Tensor> = parameters.iter().map(|p| p.copy()).collect::<candle_core::Result<_>>()?;
         let phase = Phase::training();
         for (step, batch) in order.chunks(config.batch_size).enumerate() {
             let indices = Tensor::from_slice(batch, batch.len(), data.train_images.device())?;
@@ -117,11 +103,10 @@ pub fn train(
             let labels: Vec<u32> = batch.iter().map(|&i| train_labels[i as usize]).collect();
             let batch_result = gradients(model, &images, &labels, config.backward)?;
             if !batch_result.loss.is_finite() {
-                return Err(Error::Diverged {
-                    epoch,
-                    step: step + 1,
-                    loss: batch_result.loss,
-                });
+                for (parameter, good) in parameters.iter().zip(&epoch_start) {
+                    parameter.set(good)?;
+                }
+                return Err(Error::Diverged { epoch, step: step + 1, loss: batch_result.loss });
             }
             adam.step(&parameters, &batch_result.gradients)?;
             loss_sum += f64::from(batch_result.loss) * batch.len() as f64;
@@ -150,4 +135,12 @@ pub fn train(
         on_progress(Progress::Epoch(history.epochs.last().expect("just pushed")));
     }
     Ok(history)
+}
+
+/// A progress callback for notebooks: one line per epoch. (The kernel passes output on line by
+/// line, so a line redrawn in place would not show until it ends; an epoch takes about a second.)
+pub fn print_epochs(progress: Progress<'_>) {
+    if let Progress::Epoch(stats) = progress {
+        println!("{stats}");
+    }
 }

@@ -1,0 +1,66 @@
+//! The `mnist` binary end to end: train, evaluate, predict, and one-line errors.
+
+use std::process::{Command, Output};
+
+fn mnist(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mnist")).args(args).env_remove("MNIST_DIR").output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A failed run exits non-zero with exactly one line on stderr.
+fn one_line_error(output: &Output) -> String {
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    stderr
+}
+
+#[test]
+fn train_then_evaluate_then_predict() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let trained = mnist(&["train", "--epochs", "1", "--seed", "3", "--out", out]);
+    assert!(trained.status.success(), "{}", String::from_utf8_lossy(&trained.stderr));
+    let text = stdout(&trained);
+    let accuracy: f32 = text.lines().find_map(|l| l.strip_prefix("test accuracy: ")).unwrap().parse().unwrap();
+    assert!(accuracy > 0.95, "{text}");
+    assert!(text.contains("epoch 1: loss"), "epoch lines show in a log, without a terminal: {text}");
+
+    let evaluated = stdout(&mnist(&["evaluate", "--model", out]));
+    assert!(evaluated.contains(&format!("test accuracy: {accuracy:.4}")), "{evaluated}");
+
+    let predicted = mnist(&["predict", "--model", out, "--index", "0"]);
+    let text = stdout(&predicted);
+    assert!(predicted.status.success());
+    assert!(text.contains("logits:") && text.contains("probabilities:"), "{text}");
+    assert!(text.contains("predicted digit: 7, true label: 7"), "{text}");
+    let index_error = one_line_error(&mnist(&["predict", "--model", out, "--index", "10000"]));
+    assert!(index_error.contains("out of range 0–9999"), "{index_error}");
+}
+
+#[test]
+fn a_missing_data_folder_is_one_line_naming_mnist_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("model");
+    let output = mnist(&["train", "--data", dir.path().to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let message = one_line_error(&output);
+    assert!(message.contains("MNIST_DIR") && message.contains(dir.path().to_str().unwrap()), "{message}");
+    assert!(!out.exists(), "nothing is written when training never started");
+}
+
+#[test]
+fn an_impossible_batch_size_is_one_line_with_the_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = mnist(&["train", "--batch-size", "0", "--out", dir.path().to_str().unwrap()]);
+    assert!(one_line_error(&output).contains("between 1 and the 60000"));
+}
+
+#[test]
+fn a_missing_model_folder_is_one_line() {
+    let output = mnist(&["evaluate", "--model", "/nonexistent/model"]);
+    assert!(one_line_error(&output).contains("/nonexistent/model/config.json"));
+}

@@ -1,0 +1,146 @@
+//! Grids of 28×28 pictures with captions: sample digits, misclassified digits, learned weights.
+//!
+//! Each picture is a small PNG inside the SVG, drawn with crisp pixels, so a grid of dozens of
+//! digits stays a few kilobytes and the exported HTML needs no other file.
+
+use crate::data::{IMAGE_PIXELS, IMAGE_SIDE};
+use crate::error::{Error, Result};
+use crate::eval::Evaluation;
+use crate::model::Mlp;
+use crate::plot::Svg;
+use base64::Engine;
+use candle_core::Tensor;
+use std::fmt::Write;
+
+/// One picture of the grid: 28×28 RGB pixels and the caption under it.
+#[derive(Debug, Clone)]
+pub struct Tile {
+    pub rgb: Vec<u8>,
+    pub caption: String,
+    /// CSS colour of the caption, e.g. red for a wrong prediction.
+    pub caption_color: &'static str,
+}
+
+impl Tile {
+    /// A digit with values in [0, 1] (1 = ink), drawn dark on light like a pen on paper.
+    pub fn digit(pixels: &[f32], caption: impl Into<String>) -> Self {
+        let rgb = pixels.iter().flat_map(|&p| [(255.0 * (1.0 - p.clamp(0.0, 1.0))).round() as u8; 3]).collect();
+        Tile { rgb, caption: caption.into(), caption_color: "black" }
+    }
+
+    /// Weights drawn red where positive and blue where negative, scaled to the largest magnitude.
+    pub fn weights(weights: &[f32], caption: impl Into<String>) -> Self {
+        let scale = weights.iter().fold(1e-12f32, |m, w| m.max(w.abs()));
+        let rgb = weights
+            .iter()
+            .flat_map(|&w| {
+                let t = w / scale;
+                let fade = |t: f32| (255.0 * (1.0 - t.abs())).round() as u8;
+                if t >= 0.0 { [255, fade(t), fade(t)] } else { [fade(t), fade(t), 255] }
+            })
+            .collect();
+        Tile { rgb, caption: caption.into(), caption_color: "black" }
+    }
+}
+
+/// Digits `[n, 784]` in a grid, each captioned (e.g. with its label).
+pub fn digits(images: &Tensor, captions: &[String], columns: usize) -> Result<Svg> {
+    let rows = images.flatten_from(1)?.to_vec2::<f32>()?;
+    if rows.first().is_some_and(|r| r.len() != IMAGE_PIXELS) || rows.len() != captions.len() {
+        return Err(Error::Shape(format!(
+            "digits: images are {:?} with {} captions, expected [n, 784] with n captions",
+            images.dims(),
+            captions.len()
+        )));
+    }
+    let tiles: Vec<Tile> = rows.iter().zip(captions).map(|(pixels, caption)| Tile::digit(pixels, caption)).collect();
+    grid(&tiles, columns)
+}
+
+/// Digits `[n, 784]` captioned with their labels `[n]`.
+pub fn labelled(images: &Tensor, labels: &Tensor, columns: usize) -> Result<Svg> {
+    let captions: Vec<String> = labels.to_vec1::<u32>()?.iter().map(|l| l.to_string()).collect();
+    digits(images, &captions, columns)
+}
+
+/// The first `count` misclassified images of an evaluation: true label → prediction, and the
+/// probability the model gave its (wrong) answer, in red.
+pub fn mistakes(model: &Mlp, images: &Tensor, evaluation: &Evaluation, count: usize) -> Result<Svg> {
+    let wrong: Vec<usize> = evaluation.misclassified().into_iter().take(count).collect();
+    let indices = Tensor::from_vec(wrong.iter().map(|&i| i as u32).collect::<Vec<_>>(), wrong.len(), images.device())?;
+    let picked = images.index_select(&indices, 0)?; // [count, 784]
+    let probabilities = model.probabilities(&picked)?.to_vec2::<f32>()?;
+    let tiles = wrong
+        .iter()
+        .zip(picked.to_vec2::<f32>()?)
+        .zip(probabilities)
+        .map(|((&i, pixels), p)| {
+            let (label, predicted) = (evaluation.labels[i], evaluation.predictions[i]);
+            let caption = format!("{label}→{predicted} ({:.2})", p[predicted as usize]);
+            Tile { caption_color: "#c00", ..Tile::digit(&pixels, caption) }
+        })
+        .collect::<Vec<_>>();
+    grid(&tiles, 12)
+}
+
+/// The first layer's weights: for each of the first `count` units, its 784 input weights as a
+/// 28×28 picture of the pattern it responds to (red: ink there raises it, blue: lowers it).
+pub fn first_layer(model: &Mlp, count: usize) -> Result<Svg> {
+    let weights = model.layers[0].weight.to_vec2::<f32>()?; // [128, 784]
+    let tiles: Vec<Tile> =
+        weights.iter().take(count).enumerate().map(|(unit, w)| Tile::weights(w, format!("unit {unit}"))).collect();
+    grid(&tiles, 8)
+}
+
+/// The pictures in rows of `columns`, 3× enlarged, each caption under its picture.
+pub fn grid(tiles: &[Tile], columns: usize) -> Result<Svg> {
+    const SCALE: usize = 3;
+    const CELL: usize = IMAGE_SIDE * SCALE + 12;
+    const CAPTION: usize = 18;
+    if let Some(bad) = tiles.iter().find(|t| t.rgb.len() != IMAGE_PIXELS * 3) {
+        return Err(Error::Shape(format!("tile `{}` has {} bytes, expected 28×28×3", bad.caption, bad.rgb.len())));
+    }
+    let columns = columns.clamp(1, tiles.len().max(1));
+    let (width, height) = (columns * CELL, tiles.len().div_ceil(columns) * (CELL + CAPTION));
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\">\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>"
+    );
+    for (i, tile) in tiles.iter().enumerate() {
+        let (x, y) = ((i % columns) * CELL + 6, (i / columns) * (CELL + CAPTION) + 6);
+        let side = IMAGE_SIDE * SCALE;
+        let _ = write!(
+            svg,
+            "<image x=\"{x}\" y=\"{y}\" width=\"{side}\" height=\"{side}\" style=\"image-rendering:pixelated\" \
+             href=\"data:image/png;base64,{}\"/><rect x=\"{x}\" y=\"{y}\" width=\"{side}\" height=\"{side}\" \
+             fill=\"none\" stroke=\"#ccc\"/><text x=\"{}\" y=\"{}\" font-family=\"sans-serif\" font-size=\"13\" \
+             text-anchor=\"middle\" fill=\"{}\">{}</text>",
+            png_base64(&tile.rgb)?,
+            x + side / 2,
+            y + side + 16,
+            tile.caption_color,
+            escape(&tile.caption)
+        );
+    }
+    svg.push_str("</svg>");
+    Ok(Svg(svg))
+}
+
+fn png_base64(rgb: &[u8]) -> Result<String> {
+    let mut png = Vec::new();
+    let side = IMAGE_SIDE as u32;
+    image::write_buffer_with_format(
+        &mut std::io::Cursor::new(&mut png),
+        rgb,
+        side,
+        side,
+        image::ExtendedColorType::Rgb8,
+        image::ImageFormat::Png,
+    )
+    .map_err(|e| Error::Plot(format!("encoding a tile as PNG: {e}")))?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(png))
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}

@@ -1,0 +1,238 @@
+//! Charts for the notebooks, drawn with plotters as SVG: shown inline by the evcxr kernel and
+//! embedded as they are in exported HTML.
+
+use crate::data::NUM_CLASSES;
+use crate::error::{Error, Result};
+use crate::eval::ConfusionMatrix;
+use crate::history::History;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::Path;
+
+/// An SVG document; a notebook cell that ends in one shows the picture.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Svg(pub String);
+
+impl Svg {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        std::fs::write(path.as_ref(), &self.0).map_err(|e| Error::io(path.as_ref(), e))
+    }
+
+    /// Called by the evcxr kernel when a cell ends in an `Svg`.
+    pub fn evcxr_display(&self) {
+        crate::display::svg(&self.0);
+    }
+}
+
+impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for Error {
+    fn from(error: DrawingAreaErrorKind<E>) -> Self {
+        Error::Plot(error.to_string())
+    }
+}
+
+/// One named line of `(x, y)` points.
+pub struct Series<'a> {
+    pub name: &'a str,
+    pub points: Vec<(f32, f32)>,
+}
+
+const PALETTE: [RGBColor; 4] =
+    [RGBColor(31, 119, 180), RGBColor(255, 127, 14), RGBColor(44, 160, 44), RGBColor(214, 39, 40)];
+const FONT: &str = "sans-serif";
+
+/// Loss and accuracy per epoch, training and test, side by side.
+pub fn history(history: &History) -> Result<Svg> {
+    let curve = |f: fn(&crate::history::EpochStats) -> f32| -> Vec<(f32, f32)> {
+        history.epochs.iter().map(|e| (e.epoch as f32, f(e))).collect()
+    };
+    let loss = [
+        Series { name: "training loss", points: curve(|e| e.train_loss) },
+        Series { name: "test loss", points: curve(|e| e.test_loss) },
+    ];
+    let accuracy = [
+        Series { name: "training accuracy", points: curve(|e| e.train_accuracy) },
+        Series { name: "test accuracy", points: curve(|e| e.test_accuracy) },
+    ];
+    render((960, 360), |root| {
+        let panels = root.split_evenly((1, 2));
+        draw_lines(&panels[0], "Loss", "epoch", "cross-entropy", &loss, true)?;
+        draw_lines(&panels[1], "Accuracy", "epoch", "accuracy", &accuracy, true)
+    })
+}
+
+/// A line chart of any series, e.g. ReLU or a loss against a logit.
+pub fn lines(title: &str, x_desc: &str, y_desc: &str, series: &[Series<'_>]) -> Result<Svg> {
+    render((640, 360), |root| draw_lines(root, title, x_desc, y_desc, series, false))
+}
+
+/// A bar per category, the `highlight`ed one in another colour (e.g. the predicted digit).
+pub fn bars<S: AsRef<str>>(
+    title: &str,
+    y_desc: &str,
+    categories: &[S],
+    values: &[f32],
+    highlight: Option<usize>,
+) -> Result<Svg> {
+    if categories.len() != values.len() || values.is_empty() {
+        return Err(Error::Plot(format!("{} categories for {} values", categories.len(), values.len())));
+    }
+    let low = values.iter().copied().fold(0.0f32, f32::min);
+    let high = values.iter().copied().fold(0.0f32, f32::max);
+    let pad = 0.08 * (high - low).max(1e-6);
+    let (low, high) = (if low < 0.0 { low - pad } else { 0.0 }, high + pad);
+    render((640, 320), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, (FONT, 20))
+            .margin(12)
+            .x_label_area_size(32)
+            .y_label_area_size(56)
+            .build_cartesian_2d((0..values.len() - 1).into_segmented(), low..high)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .y_desc(y_desc)
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 14))
+            .x_labels(values.len())
+            .x_label_formatter(&|segment| match segment {
+                SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => {
+                    categories.get(*i).map(|c| c.as_ref().to_string()).unwrap_or_default()
+                }
+                SegmentValue::Last => String::new(),
+            })
+            .draw()?;
+        chart.draw_series(values.iter().enumerate().map(|(i, &v)| {
+            let color = if Some(i) == highlight { PALETTE[1] } else { PALETTE[0] };
+            let mut bar =
+                Rectangle::new([(SegmentValue::Exact(i), 0.0), (SegmentValue::Exact(i + 1), v)], color.filled());
+            bar.set_margin(0, 0, 6, 6);
+            bar
+        }))?;
+        Ok(())
+    })
+}
+
+/// Softmax probabilities of one image as bars, the predicted digit highlighted.
+pub fn probabilities(probabilities: &[f32]) -> Result<Svg> {
+    let digits: Vec<String> = (0..probabilities.len()).map(|d| d.to_string()).collect();
+    let predicted = probabilities.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i);
+    bars("Probability of each digit", "probability", &digits, probabilities, predicted)
+}
+
+/// The confusion matrix as a heat map: true digit down, predicted digit across, counts written in.
+/// Off-diagonal cells shade by how large an error they are; the diagonal is green.
+pub fn confusion(matrix: &ConfusionMatrix) -> Result<Svg> {
+    const CELL: usize = 46;
+    const LEFT: usize = 64;
+    const TOP: usize = 64;
+    let errors = (0..NUM_CLASSES).flat_map(|l| (0..NUM_CLASSES).filter(move |&p| p != l).map(move |p| (l, p)));
+    let largest_error = errors.map(|(l, p)| matrix.counts[l][p]).max().unwrap_or(0).max(1);
+    let side = LEFT + NUM_CLASSES * CELL + 16;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{side}\" height=\"{side}\" viewBox=\"0 0 {side} {side}\" \
+         font-family=\"{FONT}\"><rect width=\"100%\" height=\"100%\" fill=\"white\"/>\
+         <text x=\"{}\" y=\"22\" font-size=\"15\" text-anchor=\"middle\">predicted digit</text>\
+         <text x=\"18\" y=\"{}\" font-size=\"15\" text-anchor=\"middle\" transform=\"rotate(-90 18 {})\">true digit</text>",
+        LEFT + NUM_CLASSES * CELL / 2,
+        TOP + NUM_CLASSES * CELL / 2,
+        TOP + NUM_CLASSES * CELL / 2,
+    );
+    for d in 0..NUM_CLASSES {
+        let centre = d * CELL + CELL / 2;
+        svg += &format!(
+            "<text x=\"{}\" y=\"{}\" font-size=\"14\" text-anchor=\"middle\">{d}</text>\
+             <text x=\"{}\" y=\"{}\" font-size=\"14\" text-anchor=\"end\">{d}</text>",
+            LEFT + centre,
+            TOP - 10,
+            LEFT - 10,
+            TOP + centre + 5
+        );
+    }
+    for (l, row) in matrix.counts.iter().enumerate() {
+        for (p, &count) in row.iter().enumerate() {
+            let fill = if l == p {
+                "rgb(200,235,200)".to_string()
+            } else {
+                let t = (count as f64 / largest_error as f64).sqrt();
+                format!("rgb(255,{},{})", (255.0 * (1.0 - 0.75 * t)) as u8, (255.0 * (1.0 - 0.85 * t)) as u8)
+            };
+            let (x, y) = (LEFT + p * CELL, TOP + l * CELL);
+            svg += &format!(
+                "<rect x=\"{x}\" y=\"{y}\" width=\"{CELL}\" height=\"{CELL}\" fill=\"{fill}\" stroke=\"white\"/>\
+                 <text x=\"{}\" y=\"{}\" font-size=\"13\" text-anchor=\"middle\">{count}</text>",
+                x + CELL / 2,
+                y + CELL / 2 + 5
+            );
+        }
+    }
+    svg += "</svg>";
+    Ok(Svg(svg))
+}
+
+fn render(size: (u32, u32), draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<()>) -> Result<Svg> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        root.fill(&WHITE)?;
+        draw(&root)?;
+        root.present()?;
+    }
+    Ok(Svg(svg))
+}
+
+fn draw_lines(
+    area: &DrawingArea<SVGBackend<'_>, Shift>,
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    series: &[Series<'_>],
+    integer_x: bool,
+) -> Result<()> {
+    let points = series.iter().flat_map(|s| s.points.iter());
+    let (x0, x1, y0, y1) = points.fold((f32::MAX, f32::MIN, f32::MAX, f32::MIN), |(a, b, c, d), &(x, y)| {
+        (a.min(x), b.max(x), c.min(y), d.max(y))
+    });
+    if x0 > x1 {
+        return Err(Error::Plot(format!("`{title}` has no points to draw")));
+    }
+    let (x_pad, y_pad) = (0.04 * (x1 - x0).max(1.0), 0.08 * (y1 - y0).max(1e-3));
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, (FONT, 20))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x0 - x_pad..x1 + x_pad, y0 - y_pad..y1 + y_pad)?;
+    let x_ticks = if integer_x { (x1 - x0) as usize + 1 } else { 10 };
+    chart
+        .configure_mesh()
+        .x_labels(x_ticks)
+        .x_label_formatter(&|x| if integer_x { format!("{x:.0}") } else { format!("{x}") })
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 14))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    for (i, s) in series.iter().enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        chart
+            .draw_series(LineSeries::new(s.points.iter().copied(), color.stroke_width(2)))?
+            .label(s.name)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+        if s.points.len() <= 30 {
+            chart.draw_series(s.points.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
+        }
+    }
+    chart
+        .configure_series_labels()
+        .label_font((FONT, 13))
+        .position(SeriesLabelPosition::MiddleRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .draw()?;
+    Ok(())
+}

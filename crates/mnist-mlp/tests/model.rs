@@ -1,0 +1,115 @@
+//! The architecture, the loss, the gradients and the optimizer, each against numbers worked by hand.
+
+use mnist_mlp::backprop::{Backward, cross_entropy_gradient, gradients};
+use mnist_mlp::candle_core;
+use mnist_mlp::prelude::*;
+
+fn random_images(batch: usize, seed: u64) -> Tensor {
+    // A fixed pseudo-random batch in [0, 1): a cheap LCG keeps the test independent of `rand`.
+    let mut state = seed;
+    let pixels: Vec<f32> = (0..batch * IMAGE_PIXELS)
+        .map(|_| {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 40) as f32 / (1u64 << 24) as f32
+        })
+        .collect();
+    Tensor::from_vec(pixels, (batch, IMAGE_PIXELS), &Device::Cpu).unwrap()
+}
+
+#[test]
+fn the_model_has_the_original_109_386_parameters() {
+    let model = Mlp::new(0).unwrap();
+    assert_eq!(model.parameter_count(), 109_386);
+    let summary = model.summary();
+    assert_eq!(summary.total_parameters(), 109_386);
+    let parameters: Vec<usize> = summary.rows.iter().map(|r| r.parameters).collect();
+    assert_eq!(parameters, [0, 100_480, 8_256, 650]);
+    let text = summary.to_string();
+    assert!(text.contains("Total params: 109,386") && text.contains("(None, 128)"), "{text}");
+    assert!(summary.to_html().contains("<td style=\"text-align:right\">100,480</td>"));
+}
+
+#[test]
+fn initial_weights_are_glorot_uniform_with_zero_biases() {
+    let model = Mlp::new(7).unwrap();
+    let first = &model.layers[0];
+    let weights = first.weight.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let limit = (6.0f32 / (784.0 + 128.0)).sqrt();
+    assert!(weights.iter().all(|w| w.abs() <= limit));
+    let mean_square = weights.iter().map(|w| w * w).sum::<f32>() / weights.len() as f32;
+    assert!((mean_square - limit * limit / 3.0).abs() < 0.05 * limit * limit, "variance of U(-l, l) is l²/3");
+    assert!(first.bias.flatten_all().unwrap().to_vec1::<f32>().unwrap().iter().all(|b| *b == 0.0));
+    let again = Mlp::new(7).unwrap().layers[0].weight.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    assert_eq!(weights, again, "same seed, same weights");
+}
+
+#[test]
+fn logits_are_batch_by_10_and_probabilities_sum_to_1() {
+    let model = Mlp::new(1).unwrap();
+    let images = random_images(5, 1);
+    assert_eq!(model.forward(&images).unwrap().dims(), [5, 10]);
+    let sums = model.probabilities(&images).unwrap().sum(1).unwrap().to_vec1::<f32>().unwrap();
+    assert!(sums.iter().all(|s| (s - 1.0).abs() < 1e-6), "{sums:?}");
+    let predictions = model.predict(&images).unwrap();
+    assert_eq!((predictions.dims(), predictions.dtype()), (&[5][..], DType::U32));
+}
+
+#[test]
+fn an_unflattened_image_gets_a_shape_error_with_a_hint() {
+    let model = Mlp::new(1).unwrap();
+    let image = Tensor::zeros((28, 28), DType::F32, &Device::Cpu).unwrap();
+    let message = model.forward(&image).unwrap_err().to_string();
+    assert!(message.contains("[28, 28]") && message.contains("reshape((1, 784))"), "{message}");
+}
+
+#[test]
+fn cross_entropy_matches_a_hand_computed_example() {
+    // Row 1: all logits equal → p = 0.1 each, loss = ln 10.
+    // Row 2: z0 = ln 2, the rest 0 → p0 = 2/11, loss = ln(11/2). Both have label 0.
+    let mut rows = vec![0.0f32; 20];
+    rows[10] = 2f32.ln();
+    let logits = Tensor::from_vec(rows, (2, 10), &Device::Cpu).unwrap();
+    let expected = (10f32.ln() + (11f32 / 2.0).ln()) / 2.0; // 2.003667
+    let (loss, correct, gradient) = cross_entropy_gradient(&logits, &[0, 0]).unwrap();
+    assert!((loss - expected).abs() < 1e-6, "{loss} vs {expected}");
+    assert!((expected - 2.003_667).abs() < 1e-6);
+    assert_eq!(correct, 2, "a tie goes to the first index, so both rows predict label 0");
+    let gradient = gradient.to_vec2::<f32>().unwrap();
+    assert!((gradient[0][0] - (0.1 - 1.0) / 2.0).abs() < 1e-6);
+    assert!((gradient[1][1] - (1.0 / 11.0) / 2.0).abs() < 1e-6);
+    // candle-nn's loss, which the autograd path uses, agrees.
+    let labels = Tensor::new(&[0u32, 0], &Device::Cpu).unwrap();
+    let candle_loss = mnist_mlp::candle_nn::loss::cross_entropy(&logits, &labels).unwrap().to_scalar::<f32>().unwrap();
+    assert!((candle_loss - expected).abs() < 1e-6);
+}
+
+#[test]
+fn manual_and_autograd_gradients_agree() {
+    let model = Mlp::new(3).unwrap();
+    let images = random_images(32, 3);
+    let labels: Vec<u32> = (0..32).map(|i| (i * 7 % 10) as u32).collect();
+    let manual = gradients(&model, &images, &labels, Backward::Manual).unwrap();
+    let autograd = gradients(&model, &images, &labels, Backward::Autograd).unwrap();
+    assert!((manual.loss - autograd.loss).abs() < 1e-5);
+    assert_eq!(manual.correct, autograd.correct);
+    for ((name, _), (m, a)) in model.parameters().iter().zip(manual.gradients.iter().zip(&autograd.gradients)) {
+        assert_eq!(m.dims(), a.dims(), "{name}");
+        let largest =
+            (m - a).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap();
+        assert!(largest <= 1e-5, "{name}: max |manual − autograd| = {largest}");
+        let size = m.abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap();
+        assert!(size > 1e-4, "{name}: the gradient is not trivially zero");
+    }
+}
+
+#[test]
+fn adam_first_step_moves_each_weight_by_the_learning_rate() {
+    // At step 1 the bias-corrected m/√v is g/|g|, so every weight moves by lr against its gradient.
+    let weight = candle_core::Var::new(&[1.0f32, -2.0, 0.5], &Device::Cpu).unwrap();
+    let gradient = Tensor::new(&[0.5f32, -3.0, 0.0], &Device::Cpu).unwrap();
+    let mut adam = Adam::new(&[&weight], AdamConfig::default());
+    adam.step(&[&weight], &[gradient]).unwrap();
+    let after = weight.to_vec1::<f32>().unwrap();
+    assert!((after[0] - 0.999).abs() < 1e-6 && (after[1] + 1.999).abs() < 1e-6, "{after:?}");
+    assert_eq!(after[2], 0.5, "a zero gradient leaves the weight alone");
+}

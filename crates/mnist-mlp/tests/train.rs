@@ -1,0 +1,108 @@
+//! Training on real MNIST: it learns, it is deterministic, both gradient paths agree, and it
+//! refuses settings that cannot work.
+
+use mnist_mlp::candle_core;
+use mnist_mlp::prelude::*;
+use std::sync::OnceLock;
+
+/// 10,000 training images (the test set stays whole); loaded once for all tests.
+fn small() -> &'static Mnist {
+    static DATA: OnceLock<Mnist> = OnceLock::new();
+    DATA.get_or_init(|| Mnist::load().unwrap().subset(10_000, 10_000).unwrap())
+}
+
+fn one_epoch(backward: Backward, seed: u64) -> (Mlp, History) {
+    let config = TrainConfig { epochs: 1, seed, backward, ..Default::default() };
+    let mut model = Mlp::new(seed).unwrap();
+    let history = train(&mut model, small(), &config, |_| {}).unwrap();
+    (model, history)
+}
+
+#[test]
+fn one_epoch_on_10k_images_learns() {
+    let (_, history) = one_epoch(Backward::Manual, 1);
+    let accuracy = history.test_accuracy().unwrap();
+    assert!(accuracy > 0.90, "test accuracy {accuracy}");
+    let epoch = &history.epochs[0];
+    assert!(epoch.train_loss < 1.0 && epoch.test_loss < 0.4, "{epoch:?}");
+}
+
+#[test]
+fn same_seed_gives_a_bit_identical_history_and_weights() {
+    let ((model_a, a), (model_b, b)) = (one_epoch(Backward::Manual, 5), one_epoch(Backward::Manual, 5));
+    // Everything but the wall-clock seconds, compared bit for bit.
+    let figures = |h: &History| {
+        h.epochs
+            .iter()
+            .map(|e| [e.train_loss, e.train_accuracy, e.test_loss, e.test_accuracy].map(f32::to_bits))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(figures(&a), figures(&b));
+    for ((name, wa), (_, wb)) in model_a.parameters().iter().zip(model_b.parameters()) {
+        let values = |v: &candle_core::Var| v.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        assert_eq!(values(wa), values(wb), "{name}");
+    }
+    let (_, other) = one_epoch(Backward::Manual, 6);
+    assert_ne!(figures(&a), figures(&other), "another seed trains differently");
+}
+
+#[test]
+fn autograd_reaches_the_same_accuracy_as_the_manual_backward() {
+    let (_, manual) = one_epoch(Backward::Manual, 2);
+    let (_, autograd) = one_epoch(Backward::Autograd, 2);
+    let (m, a) = (manual.test_accuracy().unwrap(), autograd.test_accuracy().unwrap());
+    assert!((m - a).abs() < 0.005, "manual {m}, autograd {a}");
+}
+
+#[test]
+fn progress_reports_every_step_and_every_epoch() {
+    let data = small().subset(1_000, 500).unwrap();
+    let config = TrainConfig { epochs: 2, batch_size: 128, ..Default::default() };
+    let (mut steps, mut epochs) = (Vec::new(), Vec::new());
+    let history = train(&mut Mlp::new(0).unwrap(), &data, &config, |p| match p {
+        Progress::Step { epoch, step, steps: total, .. } => steps.push((epoch, step, total)),
+        Progress::Epoch(stats) => epochs.push(stats.epoch),
+    })
+    .unwrap();
+    assert_eq!(steps.len(), 2 * 8, "1,000 images in batches of 128 is 8 steps, the last one partial");
+    assert_eq!(steps[7], (1, 8, 8));
+    assert_eq!(epochs, [1, 2]);
+    assert_eq!(history.epochs.len(), 2);
+}
+
+#[test]
+fn settings_that_cannot_train_are_rejected_with_the_allowed_range() {
+    let data = small().subset(100, 100).unwrap();
+    let cases = [
+        (TrainConfig { epochs: 0, ..Default::default() }, "at least 1"),
+        (TrainConfig { batch_size: 0, ..Default::default() }, "between 1 and the 100"),
+        (TrainConfig { batch_size: 101, ..Default::default() }, "between 1 and the 100"),
+        (TrainConfig { learning_rate: 0.0, ..Default::default() }, "above 0"),
+        (TrainConfig { learning_rate: -1.0, ..Default::default() }, "above 0"),
+        (TrainConfig { learning_rate: f64::NAN, ..Default::default() }, "finite"),
+    ];
+    for (config, expected) in cases {
+        let error = train(&mut Mlp::new(0).unwrap(), &data, &config, |_| {}).unwrap_err();
+        assert!(matches!(error, Error::Config(_)), "{error}");
+        assert!(error.to_string().contains(expected), "{error}");
+    }
+}
+
+#[test]
+fn a_diverging_run_stops_with_the_epoch_and_step_and_keeps_finite_weights() {
+    let data = small().subset(2_000, 100).unwrap();
+    let config = TrainConfig { learning_rate: 1e12, ..Default::default() };
+    let mut model = Mlp::new(0).unwrap();
+    match train(&mut model, &data, &config, |_| {}) {
+        Err(Error::Diverged { epoch, step, loss }) => {
+            assert!(!loss.is_finite());
+            assert!(epoch >= 1 && step >= 1, "epoch {epoch}, step {step}");
+        }
+        other => panic!("expected divergence, got {other:?}"),
+    }
+    let logits = model.forward(&data.test_images).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    assert!(logits.iter().all(|z| z.is_finite()), "the weights the epoch began with are restored");
+    let initial = Mlp::new(0).unwrap();
+    let first = |m: &Mlp| m.layers[0].weight.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    assert_eq!(first(&model), first(&initial), "it diverged in epoch 1, so those are the initial weights");
+}

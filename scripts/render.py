@@ -1,0 +1,84 @@
+"""Runs every notebook in notebooks/ on the Rust kernel, writes the executed copies to
+build/notebooks/ and self-contained HTML (plots inline) to build/html/, with an index page.
+Prints each notebook's wall time; exits 1 if any cell failed."""
+import html
+import pathlib
+import sys
+import time
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+from nbconvert import HTMLExporter
+from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+EXECUTED = ROOT / "build" / "notebooks"
+HTML = ROOT / "build" / "html"
+
+
+def title_and_subtitle(notebook):
+    """The notebook's H1 and the italic line under it."""
+    lines = "".join(notebook.cells[0].source).splitlines()
+    title = next((l[2:].strip() for l in lines if l.startswith("# ")), "")
+    subtitle = next((l.strip("*_ ") for l in lines if l.startswith(("*", "_"))), "")
+    return title, subtitle
+
+
+def run(path):
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(notebook, timeout=1200, kernel_name="rust", resources={"metadata": {"path": str(NOTEBOOKS)}})
+    started = time.monotonic()
+    error = None
+    try:
+        client.execute()
+    except CellExecutionError as failure:
+        error = str(failure)
+    seconds = time.monotonic() - started
+    # Merge the stream pieces of each cell, so the exported page shows clean text.
+    notebook, _ = CoalesceStreamsPreprocessor().preprocess(notebook, {})
+    nbformat.write(notebook, EXECUTED / path.name)
+    exporter = HTMLExporter(template_name="lab", embed_images=True)
+    body, _ = exporter.from_notebook_node(notebook)
+    (HTML / path.with_suffix(".html").name).write_text(body, encoding="utf-8")
+    return notebook, seconds, error
+
+
+def main():
+    EXECUTED.mkdir(parents=True, exist_ok=True)
+    HTML.mkdir(parents=True, exist_ok=True)
+    names = sys.argv[1:]
+    paths = [NOTEBOOKS / n for n in names] if names else sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
+    rows, failed = [], []
+    for path in paths:
+        print(f"running {path.name} ...", flush=True)
+        notebook, seconds, error = run(path)
+        print(f"  {path.name}: {seconds:.1f} s{'  FAILED' if error else ''}", flush=True)
+        if error:
+            failed.append(path.name)
+            print(error, file=sys.stderr)
+        title, subtitle = title_and_subtitle(notebook)
+        rows.append((path, title, subtitle, seconds))
+    items = "\n".join(
+        f'<li><a href="{p.with_suffix(".html").name}">{html.escape(t)}</a><br><small>{html.escape(s)}</small></li>'
+        for p, t, s, _ in rows
+    )
+    (HTML / "index.html").write_text(
+        "<!doctype html><meta charset=utf-8><title>MNIST in Rust notebooks</title>"
+        "<style>body{font-family:sans-serif;max-width:44em;margin:3em auto;line-height:1.5}li{margin:1em 0}</style>"
+        f"<h1>MNIST in Rust notebooks</h1><p>The notebooks, executed.</p><ol>{items}</ol>\n",
+        encoding="utf-8",
+    )
+    print("\nwall time per notebook:")
+    for path, _, _, seconds in rows:
+        print(f"  {seconds:7.1f} s  {path.name}")
+    print(f"HTML in {HTML}")
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
