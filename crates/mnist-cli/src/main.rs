@@ -1,5 +1,7 @@
 //! `mnist`: train, evaluate and query the classic MNIST classifier from the command line.
 
+mod bench;
+
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use mnist_mlp::candle_nn;
@@ -33,6 +35,19 @@ enum Command {
         /// Folder to save `model.safetensors` and `config.json` into.
         #[arg(long)]
         out: PathBuf,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Train and time one configuration; prints one JSON object for `scripts/bench`.
+    Bench {
+        #[arg(long, default_value_t = TrainConfig::default().epochs)]
+        epochs: usize,
+        #[arg(long, default_value_t = TrainConfig::default().batch_size)]
+        batch_size: usize,
+        #[arg(long, default_value_t = TrainConfig::default().seed)]
+        seed: u64,
+        #[arg(long, value_enum, default_value = "manual")]
+        backward: BackwardArg,
         #[command(flatten)]
         data: DataArg,
     },
@@ -74,6 +89,15 @@ enum BackwardArg {
     Autograd,
 }
 
+impl From<BackwardArg> for Backward {
+    fn from(arg: BackwardArg) -> Self {
+        match arg {
+            BackwardArg::Manual => Backward::Manual,
+            BackwardArg::Autograd => Backward::Autograd,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     match run(Cli::parse().command) {
         Ok(()) => ExitCode::SUCCESS,
@@ -87,16 +111,7 @@ fn main() -> ExitCode {
 fn run(command: Command) -> Result<()> {
     match command {
         Command::Train { epochs, batch_size, learning_rate, seed, backward, out, data } => {
-            let config = TrainConfig {
-                epochs,
-                batch_size,
-                learning_rate,
-                seed,
-                backward: match backward {
-                    BackwardArg::Manual => Backward::Manual,
-                    BackwardArg::Autograd => Backward::Autograd,
-                },
-            };
+            let config = TrainConfig { epochs, batch_size, learning_rate, seed, backward: backward.into() };
             let data = data.load()?;
             config.validate(data.train_len())?;
             let mut model = Mlp::new(seed)?;
@@ -105,6 +120,12 @@ fn run(command: Command) -> Result<()> {
             println!("median epoch: {:.2} s", history.median_epoch_seconds().unwrap_or_default());
             println!("test accuracy: {:.4}", history.test_accuracy().unwrap_or_default());
             println!("saved to {}", out.display());
+        }
+        Command::Bench { epochs, batch_size, seed, backward, data } => {
+            let config = TrainConfig { epochs, batch_size, seed, backward: backward.into(), ..Default::default() };
+            let figures = bench::measure(&data.load()?, &config)?;
+            let system = if config.backward == Backward::Autograd { "ours-autograd" } else { "ours" };
+            println!("{}", figures.to_json(system, batch_size));
         }
         Command::Evaluate { model, data } => {
             let (model, _) = load(&model)?;

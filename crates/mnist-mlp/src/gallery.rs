@@ -80,7 +80,7 @@ pub fn mistakes(model: &Mlp, images: &Tensor, evaluation: &Evaluation, count: us
             Tile { caption_color: "#c00", ..Tile::digit(&pixels, caption) }
         })
         .collect::<Vec<_>>();
-    grid(&tiles, 12)
+    grid(&tiles, 9)
 }
 
 /// The first layer's weights: for each of the first `count` units, its 784 input weights as a
@@ -123,7 +123,7 @@ pub fn grid(tiles: &[Tile], columns: usize) -> Result<Svg> {
         );
     }
     svg.push_str("</svg>");
-    Ok(Svg(svg))
+    Ok(Svg::new(svg))
 }
 
 fn png_base64(rgb: &[u8]) -> Result<String> {

@@ -14,6 +14,11 @@ use std::path::Path;
 pub struct Svg(pub String);
 
 impl Svg {
+    /// Wraps an SVG document, letting it shrink to fit a narrow page (it keeps its aspect ratio).
+    pub fn new(svg: String) -> Self {
+        Svg(svg.replacen("<svg ", "<svg style=\"max-width:100%;height:auto\" ", 1))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -57,7 +62,7 @@ pub fn history(history: &History) -> Result<Svg> {
         Series { name: "training accuracy", points: curve(|e| e.train_accuracy) },
         Series { name: "test accuracy", points: curve(|e| e.test_accuracy) },
     ];
-    render((960, 360), |root| {
+    render((900, 340), |root| {
         let panels = root.split_evenly((1, 2));
         draw_lines(&panels[0], "Loss", "epoch", "cross-entropy", &loss, true)?;
         draw_lines(&panels[1], "Accuracy", "epoch", "accuracy", &accuracy, true)
@@ -170,7 +175,7 @@ pub fn confusion(matrix: &ConfusionMatrix) -> Result<Svg> {
         }
     }
     svg += "</svg>";
-    Ok(Svg(svg))
+    Ok(Svg::new(svg))
 }
 
 fn render(size: (u32, u32), draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<()>) -> Result<Svg> {
@@ -181,7 +186,7 @@ fn render(size: (u32, u32), draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift
         draw(&root)?;
         root.present()?;
     }
-    Ok(Svg(svg))
+    Ok(Svg::new(svg))
 }
 
 fn draw_lines(

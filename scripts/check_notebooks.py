@@ -1,0 +1,128 @@
+"""Checks on the notebooks, their environment and their rendered output.
+
+    check_notebooks.py sources    committed notebooks: names, structure, no outputs; environment.yml
+                                  parses and pins what scripts/setup installs
+    check_notebooks.py executed   build/notebooks/01: test accuracy >= 0.97, at least two SVG plots
+    check_notebooks.py browser    build/html/01 in headless Chromium with the network off: the page
+                                  loads nothing from outside, and its curves are drawn on screen
+"""
+import json
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+FAILURES = []
+
+
+def check(condition, message):
+    print(("ok    " if condition else "FAIL  ") + message)
+    if not condition:
+        FAILURES.append(message)
+
+
+def sources():
+    paths = sorted(NOTEBOOKS.glob("*.ipynb"))
+    check(len(paths) >= 3, f"{len(paths)} notebooks in notebooks/")
+    for path in paths:
+        name = path.name
+        check(re.fullmatch(r"\d\d-[a-z0-9]+(-[a-z0-9]+)*\.ipynb", name) is not None, f"{name}: named NN-kebab-name")
+        cells = json.loads(path.read_text())["cells"]
+        code = [c for c in cells if c["cell_type"] == "code"]
+        dirty = [i for i, c in enumerate(code) if c.get("outputs") or c.get("execution_count")]
+        check(not dirty, f"{name}: no outputs or execution counts committed")
+        first = "".join(cells[0]["source"])
+        check(first.startswith("# ") and "\n*" in first, f"{name}: opens with an H1 and a one-line subtitle")
+        check("What you will learn" in first, f"{name}: says what you will learn")
+        setup = [c for c in code if ":dep mnist-mlp" in "".join(c["source"])]
+        check(len(setup) == 1 and code[0] is setup[0], f"{name}: one setup cell, first, with the crate's :dep")
+        text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+        check("## Summary" in text and "## Exercises" in text, f"{name}: ends with Summary and Exercises")
+        lengths = sorted(len("".join(c["source"]).splitlines()) for c in code)
+        check(lengths[len(lengths) // 2] <= 4, f"{name}: median code cell is {lengths[len(lengths) // 2]} lines (<= 4)")
+
+    import yaml
+
+    environment = yaml.safe_load((ROOT / "environment.yml").read_text())
+    check("conda-forge" in environment.get("channels", []), "environment.yml: uses conda-forge")
+    conda = {}
+    for dep in environment["dependencies"]:
+        if isinstance(dep, str):
+            name, _, version = dep.partition("=")
+            conda[name.strip()] = version.strip()
+    for line in (ROOT / "scripts" / "requirements.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, version = line.split("==")
+            check(conda.get(name) == version, f"environment.yml pins {name}={version} like scripts/requirements.txt")
+    for name in ("python", "rust"):
+        check(name in conda, f"environment.yml: has {name}")
+    evcxr = re.search(r"^EVCXR_VERSION=(\S+)", (ROOT / "scripts" / "setup").read_text(), re.M).group(1)
+    check(f"evcxr_jupyter {evcxr}" in (ROOT / "environment.yml").read_text(), f"environment.yml names evcxr_jupyter {evcxr}")
+
+
+def outputs_text(cell):
+    for output in cell.get("outputs", []):
+        if output["output_type"] == "stream":
+            yield "".join(output["text"])
+        for value in output.get("data", {}).values():
+            yield "".join(value) if isinstance(value, list) else str(value)
+
+
+def executed():
+    path = ROOT / "build" / "notebooks" / "01-mnist-classifier.ipynb"
+    cells = json.loads(path.read_text())["cells"]
+    errors = [o for c in cells for o in c.get("outputs", []) if o["output_type"] == "error"]
+    check(not errors, "01 executed without errors")
+    text = "\n".join(t for c in cells for t in outputs_text(c))
+    match = re.search(r"test accuracy: (0\.\d+)", text)
+    check(match is not None and float(match.group(1)) >= 0.97, f"01 prints test accuracy >= 0.97 ({match and match.group(1)})")
+    svgs = sum(1 for c in cells for o in c.get("outputs", []) if "image/svg+xml" in o.get("data", {}))
+    check(svgs >= 2, f"01 shows {svgs} SVG plots (>= 2)")
+
+
+def browser():
+    page = ROOT / "build" / "html" / "01-mnist-classifier.html"
+    html = page.read_text()
+    external = re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="(https?:[^"]+)"', html)
+    check(not external, f"01.html loads nothing from the web {external[:3]}")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    check(chromium is not None, "Chromium is installed")
+    if chromium is None:
+        return
+    with tempfile.TemporaryDirectory() as profile:
+        shot = pathlib.Path(profile) / "page.png"
+        subprocess.run(
+            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             # The network is off: every request goes to a proxy that is not there.
+             "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
+             f"--user-data-dir={profile}/profile", "--hide-scrollbars", "--window-size=1100,9000",
+             f"--screenshot={shot}", page.as_uri()],
+            check=True, capture_output=True, timeout=120,
+        )
+        from PIL import Image
+
+        data = Image.open(shot).convert("RGB").tobytes()
+        counts = {"blue": 0, "orange": 0, "ink": 0}
+        for r, g, b in zip(data[0::3], data[1::3], data[2::3]):
+            if (r, g, b) == (31, 119, 180):
+                counts["blue"] += 1
+            elif (r, g, b) == (255, 127, 14):
+                counts["orange"] += 1
+            elif r < 60 and g < 60 and b < 60:
+                counts["ink"] += 1
+        check(counts["blue"] > 400 and counts["orange"] > 400, f"the curves are drawn in the browser: {counts}")
+        keep = ROOT / "build" / "html" / "01-screenshot.png"
+        shutil.copy(shot, keep)
+        print(f"      screenshot: {keep}")
+
+
+if __name__ == "__main__":
+    {"sources": sources, "executed": executed, "browser": browser}[sys.argv[1]]()
+    if FAILURES:
+        print(f"{len(FAILURES)} check(s) failed", file=sys.stderr)
+        sys.exit(1)
