@@ -58,11 +58,12 @@ def main():
         if error:
             failed.append(path.name)
             print(error, file=sys.stderr)
-        title, subtitle = title_and_subtitle(notebook)
-        rows.append((path, title, subtitle, seconds))
+        rows.append((path, seconds))
+    # The index lists every notebook whose page exists, also when only some were rendered now.
+    pages = [p for p in sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb")) if (HTML / p.with_suffix(".html").name).exists()]
     items = "\n".join(
         f'<li><a href="{p.with_suffix(".html").name}">{html.escape(t)}</a><br><small>{html.escape(s)}</small></li>'
-        for p, t, s, _ in rows
+        for p, (t, s) in ((p, title_and_subtitle(nbformat.read(p, as_version=4))) for p in pages)
     )
     (HTML / "index.html").write_text(
         "<!doctype html><meta charset=utf-8><title>MNIST in Rust notebooks</title>"
@@ -71,7 +72,7 @@ def main():
         encoding="utf-8",
     )
     print("\nwall time per notebook:")
-    for path, _, _, seconds in rows:
+    for path, seconds in rows:
         print(f"  {seconds:7.1f} s  {path.name}")
     print(f"HTML in {HTML}")
     if failed:

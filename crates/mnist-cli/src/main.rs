@@ -58,12 +58,18 @@ enum Command {
         #[command(flatten)]
         data: DataArg,
     },
-    /// The original notebook's sample prediction: logits → softmax → argmax for one test image.
+    /// Predict your own digit images (PNG, JPEG, BMP, GIF, WebP, TIFF), prepared like MNIST; without
+    /// files, the original notebook's sample prediction on a test image (logits → softmax → argmax).
     Predict {
         #[arg(long)]
         model: PathBuf,
-        /// Index of the test image (0–9999).
-        #[arg(long, default_value_t = 0)]
+        /// Image files to classify.
+        files: Vec<PathBuf>,
+        /// With files: print one JSON array of {"file", "digit", "probabilities"}.
+        #[arg(long, requires = "files")]
+        json: bool,
+        /// Without files: the index of the test image (0–9999).
+        #[arg(long, default_value_t = 0, conflicts_with = "files")]
         index: usize,
         #[command(flatten)]
         data: DataArg,
@@ -100,7 +106,7 @@ impl From<BackwardArg> for Backward {
 
 fn main() -> ExitCode {
     match run(Cli::parse().command) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error}");
             ExitCode::FAILURE
@@ -108,7 +114,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(command: Command) -> Result<()> {
+fn run(command: Command) -> Result<ExitCode> {
     match command {
         Command::Train { epochs, batch_size, learning_rate, seed, backward, out, data } => {
             let config = TrainConfig { epochs, batch_size, learning_rate, seed, backward: backward.into() };
@@ -135,7 +141,11 @@ fn run(command: Command) -> Result<()> {
             println!("test accuracy: {:.4}", evaluation.accuracy);
             println!("misclassified: {} of {}", evaluation.misclassified().len(), data.test_len());
         }
-        Command::Predict { model, index, data } => {
+        Command::Predict { model, files, json, .. } if !files.is_empty() => {
+            let (model, _) = load(&model)?;
+            return Ok(predict_files(&model, &files, json));
+        }
+        Command::Predict { model, index, data, .. } => {
             let (model, _) = load(&model)?;
             let data = data.load()?;
             if index >= data.test_len() {
@@ -151,7 +161,34 @@ fn run(command: Command) -> Result<()> {
             println!("predicted digit: {predicted}, true label: {label}");
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Classifies each file; a bad file gets its one-line error and the others still run.
+fn predict_files(model: &Mlp, files: &[PathBuf], json: bool) -> ExitCode {
+    let mut predictions = Vec::new();
+    let mut failed = 0;
+    for file in files {
+        match mnist_mlp::image::predict_file(model, file) {
+            Ok(prediction) if json => predictions.push(serde_json::json!({
+                "file": prediction.file,
+                "digit": prediction.digit,
+                "probabilities": prediction.probabilities,
+            })),
+            Ok(prediction) => {
+                let top: Vec<String> = prediction.top(3).iter().map(|(d, p)| format!("{d} {p:.3}")).collect();
+                println!("{}: {} (top 3: {})", file.display(), prediction.digit, top.join(", "));
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                failed += 1;
+            }
+        }
+    }
+    if json {
+        println!("{}", serde_json::Value::Array(predictions));
+    }
+    if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }
 
 fn train_with_progress_bar(model: &mut Mlp, data: &Mnist, config: &TrainConfig) -> Result<History> {

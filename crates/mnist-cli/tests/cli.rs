@@ -40,6 +40,21 @@ fn train_then_evaluate_then_predict() {
     assert!(text.contains("predicted digit: 7, true label: 7"), "{text}");
     let index_error = one_line_error(&mnist(&["predict", "--model", out, "--index", "10000"]));
     assert!(index_error.contains("out of range 0–9999"), "{index_error}");
+
+    // Own images: the good ones are predicted even when another file is bad.
+    let images = concat!(env!("CARGO_MANIFEST_DIR"), "/../../notebooks/images");
+    let (good, bad) = (format!("{images}/3-off-centre.png"), dir.path().join("notes.png"));
+    std::fs::write(&bad, "not a picture").unwrap();
+    let files = mnist(&["predict", "--model", out, &good, bad.to_str().unwrap()]);
+    let message = one_line_error(&files);
+    assert!(message.contains("notes.png") && message.contains("not an image"), "{message}");
+    let text = stdout(&files);
+    assert!(text.starts_with(&format!("{good}: 3 (top 3: 3 ")), "{text}");
+    let json = stdout(&mnist(&["predict", "--model", out, "--json", &good, &format!("{images}/7-large-scan.png")]));
+    let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let digits: Vec<u64> = parsed.as_array().unwrap().iter().map(|p| p["digit"].as_u64().unwrap()).collect();
+    assert_eq!(digits, [3, 7]);
+    assert_eq!(parsed[0]["probabilities"].as_array().unwrap().len(), 10);
 }
 
 #[test]

@@ -29,6 +29,9 @@ pub enum Error {
     #[error("shape mismatch: {0}")]
     Shape(String),
 
+    #[error("image: {0}")]
+    Image(String),
+
     #[error("drawing a chart: {0}")]
     Plot(String),
 

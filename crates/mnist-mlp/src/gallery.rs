@@ -6,6 +6,9 @@
 use crate::data::{IMAGE_PIXELS, IMAGE_SIDE};
 use crate::error::{Error, Result};
 use crate::eval::Evaluation;
+use crate::image::{
+    DynamicImage, ExtendedColorType, FilePrediction, Grey, ImageBuffer, ImageFormat, Prepared, imageops::FilterType,
+};
 use crate::model::Mlp;
 use crate::plot::Svg;
 use base64::Engine;
@@ -126,18 +129,91 @@ pub fn grid(tiles: &[Tile], columns: usize) -> Result<Svg> {
     Ok(Svg::new(svg))
 }
 
+/// Pictures of any size in a row, each shown 112 px high with its caption: e.g. the stages of
+/// preparing your own digit.
+pub fn strip(pictures: &[(&str, DynamicImage)]) -> Result<Svg> {
+    const HEIGHT: u32 = 112;
+    let mut x = 6;
+    let mut body = String::new();
+    for (caption, picture) in pictures {
+        // Large photos are shrunk before embedding; small pictures are enlarged by the browser.
+        let picture = if picture.height() > 2 * HEIGHT {
+            picture.resize(4 * HEIGHT, 2 * HEIGHT, FilterType::Triangle)
+        } else {
+            picture.clone()
+        };
+        let width = (HEIGHT * picture.width()).div_ceil(picture.height().max(1)).clamp(24, 3 * HEIGHT);
+        let rgba = picture.to_rgba8();
+        let png = encode_png(rgba.as_raw(), rgba.width(), rgba.height(), ExtendedColorType::Rgba8)?;
+        // Room for the caption too (about 7 px a character at 13 px).
+        let slot = width.max(7 * caption.chars().count() as u32);
+        let left = x + (slot - width) / 2;
+        let _ = write!(
+            body,
+            "<image x=\"{left}\" y=\"6\" width=\"{width}\" height=\"{HEIGHT}\" preserveAspectRatio=\"none\" \
+             style=\"image-rendering:pixelated\" href=\"data:image/png;base64,{png}\"/><rect x=\"{left}\" y=\"6\" \
+             width=\"{width}\" height=\"{HEIGHT}\" fill=\"none\" stroke=\"#ccc\"/><text x=\"{}\" y=\"{}\" \
+             font-family=\"sans-serif\" font-size=\"13\" text-anchor=\"middle\">{}</text>",
+            left + width / 2,
+            HEIGHT + 24,
+            escape(caption)
+        );
+        x += slot + 14;
+    }
+    let (width, height) = (x, HEIGHT + 32);
+    Ok(Svg::new(format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\">\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>{body}</svg>"
+    )))
+}
+
+/// Each prepared digit as the model saw it, captioned with the prediction and its probability.
+pub fn predictions(predictions: &[FilePrediction]) -> Result<Svg> {
+    let tiles: Vec<Tile> = predictions
+        .iter()
+        .map(|p| {
+            Tile::digit(p.prepared.digit.as_raw(), format!("{} ({:.2})", p.digit, p.probabilities[p.digit as usize]))
+        })
+        .collect();
+    grid(&tiles, 9)
+}
+
+/// Image files side by side, captioned with their names.
+pub fn files<P: AsRef<std::path::Path>>(paths: &[P]) -> Result<Svg> {
+    let pictures = paths.iter().map(crate::image::open).collect::<Result<Vec<_>>>()?;
+    let names: Vec<String> =
+        paths.iter().map(|p| p.as_ref().file_name().unwrap_or_default().to_string_lossy().into_owned()).collect();
+    strip(&names.iter().map(String::as_str).zip(pictures).collect::<Vec<_>>())
+}
+
+/// A picture as you gave it, then every stage of its preparation.
+pub fn preparation(original: &DynamicImage, prepared: &Prepared) -> Result<Svg> {
+    let mut pictures = vec![("your picture", original.clone())];
+    pictures.extend(prepared.stages().into_iter().map(|(name, stage)| (name, grey_picture(stage))));
+    strip(&pictures)
+}
+
+fn grey_picture(grey: &Grey) -> DynamicImage {
+    let bytes = grey.as_raw().iter().map(|v| (255.0 * v.clamp(0.0, 1.0)).round() as u8).collect();
+    DynamicImage::ImageLuma8(ImageBuffer::from_raw(grey.width(), grey.height(), bytes).expect("same size"))
+}
+
 fn png_base64(rgb: &[u8]) -> Result<String> {
-    let mut png = Vec::new();
     let side = IMAGE_SIDE as u32;
-    image::write_buffer_with_format(
+    encode_png(rgb, side, side, ExtendedColorType::Rgb8)
+}
+
+fn encode_png(pixels: &[u8], width: u32, height: u32, color: ExtendedColorType) -> Result<String> {
+    let mut png = Vec::new();
+    ::image::write_buffer_with_format(
         &mut std::io::Cursor::new(&mut png),
-        rgb,
-        side,
-        side,
-        image::ExtendedColorType::Rgb8,
-        image::ImageFormat::Png,
+        pixels,
+        width,
+        height,
+        color,
+        ImageFormat::Png,
     )
-    .map_err(|e| Error::Plot(format!("encoding a tile as PNG: {e}")))?;
+    .map_err(|e| Error::Plot(format!("encoding a picture as PNG: {e}")))?;
     Ok(base64::engine::general_purpose::STANDARD.encode(png))
 }
 

@@ -17,16 +17,18 @@ pub mod error;
 pub mod eval;
 pub mod gallery;
 pub mod history;
+pub mod image;
 pub mod model;
 pub mod optim;
 pub mod plot;
+pub mod styles;
 pub mod threads;
 pub mod train;
 
-// Re-exported so a notebook needs one `:dep` and never meets two versions of a crate.
+// Re-exported so a notebook needs one `:dep` and never meets two versions of a crate
+// (the `image` crate comes re-exported inside the `image` module).
 pub use candle_core;
 pub use candle_nn;
-pub use image;
 pub use plotters;
 
 pub use error::{Error, IdxProblem, Result};
