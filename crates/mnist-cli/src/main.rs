@@ -8,6 +8,7 @@ use mnist_mlp::candle_nn;
 use mnist_mlp::prelude::*;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(Parser)]
 #[command(name = "mnist", version, about = "The classic MNIST digit classifier (784 → 128 → 64 → 10) on Candle")]
@@ -123,8 +124,15 @@ fn run(command: Command) -> Result<ExitCode> {
             let mut model = Mlp::new(seed)?;
             let history = train_with_progress_bar(&mut model, &data, &config)?;
             save(&model, &ModelCard::new(&config, &data, &history), &out)?;
+            if let Some(warning) = history.warning() {
+                eprintln!("warning: {warning}");
+            }
             println!("median epoch: {:.2} s", history.median_epoch_seconds().unwrap_or_default());
             println!("test accuracy: {:.4}", history.test_accuracy().unwrap_or_default());
+            if history.interrupted {
+                println!("interrupted: saved what was trained to {}", out.display());
+                return Ok(ExitCode::from(130));
+            }
             println!("saved to {}", out.display());
         }
         Command::Bench { epochs, batch_size, seed, backward, data } => {
@@ -196,7 +204,16 @@ fn train_with_progress_bar(model: &mut Mlp, data: &Mnist, config: &TrainConfig) 
         .expect("the template is valid")
         .progress_chars("=> ");
     let bar = ProgressBar::new(0).with_style(style);
-    let history = train(model, data, config, |progress| match progress {
+    // Ctrl-C ends training after the current step, and what was trained is still saved;
+    // a second Ctrl-C quits at once.
+    static STOP: AtomicBool = AtomicBool::new(false);
+    ctrlc::set_handler(|| {
+        if STOP.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    })
+    .map_err(|e| Error::Config(format!("cannot catch Ctrl-C: {e}")))?;
+    let history = train_until(model, data, config, &STOP, |progress| match progress {
         Progress::Step { epoch, epochs, step, steps, loss, accuracy } => {
             if step == 1 {
                 bar.reset();

@@ -79,3 +79,43 @@ fn a_missing_model_folder_is_one_line() {
     let output = mnist(&["evaluate", "--model", "/nonexistent/model"]);
     assert!(one_line_error(&output).contains("/nonexistent/model/config.json"));
 }
+
+#[test]
+fn a_learning_rate_that_kills_learning_gets_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = mnist(&["train", "--epochs", "1", "--learning-rate", "10", "--out", dir.path().to_str().unwrap()]);
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("warning: training learned nothing") && stderr.contains("smaller learning rate"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn ctrl_c_stops_after_the_current_step_and_saves_the_model_marked_interrupted() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mnist"))
+        .args(["train", "--epochs", "100", "--out", dir.path().to_str().unwrap()])
+        .env_remove("MNIST_DIR")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Interrupt once the first epoch has finished.
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert!(lines.next().unwrap().unwrap().starts_with("epoch 1:"));
+    let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{rest:?}");
+    assert!(rest.iter().any(|l| l.starts_with("interrupted: saved")), "{rest:?}");
+    let card: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("config.json")).unwrap()).unwrap();
+    assert_eq!(card["history"]["interrupted"], true);
+    let epochs = card["history"]["epochs"].as_array().unwrap().len();
+    assert!((2..100).contains(&epochs), "stopped early, after the first epoch: {epochs}");
+    let evaluated = mnist(&["evaluate", "--model", dir.path().to_str().unwrap()]);
+    assert!(evaluated.status.success(), "the saved model loads");
+}

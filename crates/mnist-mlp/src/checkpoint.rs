@@ -68,38 +68,43 @@ pub fn save(model: &Mlp, card: &ModelCard, dir: impl AsRef<Path>) -> Result<()> 
 /// and that every weight is finite.
 pub fn load(dir: impl AsRef<Path>) -> Result<(Mlp, ModelCard)> {
     let dir = dir.as_ref();
-    let config = dir.join(CONFIG_FILE);
-    let text = std::fs::read_to_string(&config).map_err(|e| Error::io(&config, e))?;
-    let card: ModelCard = serde_json::from_str(&text).map_err(|e| Error::file(&config, e.to_string()))?;
+    let (config, weights) = (dir.join(CONFIG_FILE), dir.join(WEIGHTS_FILE));
+    let config_json = std::fs::read(&config).map_err(|e| Error::io(&config, e))?;
+    if !weights.is_file() {
+        return Err(Error::file(&weights, "missing: the model folder holds no weights"));
+    }
+    let weights_bytes = std::fs::read(&weights).map_err(|e| Error::io(&weights, e))?;
+    from_bytes(&config_json, &config, &weights_bytes, &weights)
+}
+
+/// A model from the contents of its two files; the paths only name them in errors.
+pub fn from_bytes(config_json: &[u8], config: &Path, weights_bytes: &[u8], weights: &Path) -> Result<(Mlp, ModelCard)> {
+    let card: ModelCard = serde_json::from_slice(config_json).map_err(|e| Error::file(config, e.to_string()))?;
     if card.format_version != FORMAT_VERSION {
         return Err(Error::file(
-            &config,
+            config,
             format!("format version {} is not supported (this build reads {FORMAT_VERSION})", card.format_version),
         ));
     }
     if card.layer_sizes != LAYER_SIZES {
         return Err(Error::file(
-            &config,
+            config,
             format!("layer sizes {:?} differ from this model's {LAYER_SIZES:?}", card.layer_sizes),
         ));
     }
-    let weights = dir.join(WEIGHTS_FILE);
-    if !weights.is_file() {
-        return Err(Error::file(&weights, "missing: the model folder holds no weights"));
-    }
-    let mut tensors =
-        candle_core::safetensors::load(&weights, &Device::Cpu).map_err(|e| Error::file(&weights, e.to_string()))?;
+    let mut tensors = candle_core::safetensors::load_buffer(weights_bytes, &Device::Cpu)
+        .map_err(|e| Error::file(weights, e.to_string()))?;
     let template = Mlp::new(0)?;
     let mut layers = Vec::with_capacity(template.layers.len());
     for layer in &template.layers {
         layers.push(Dense {
-            weight: take(&mut tensors, &weights, &format!("{}.weight", layer.name), layer.weight.dims())?,
-            bias: take(&mut tensors, &weights, &format!("{}.bias", layer.name), layer.bias.dims())?,
+            weight: take(&mut tensors, weights, &format!("{}.weight", layer.name), layer.weight.dims())?,
+            bias: take(&mut tensors, weights, &format!("{}.bias", layer.name), layer.bias.dims())?,
             ..layer.clone()
         });
     }
     if let Some(extra) = tensors.keys().next() {
-        return Err(Error::file(&weights, format!("unexpected tensor `{extra}`")));
+        return Err(Error::file(weights, format!("unexpected tensor `{extra}`")));
     }
     Ok((Mlp { layers }, card))
 }

@@ -121,8 +121,9 @@ pub fn pixels_to_tensor(pixels: &[u8], count: usize) -> Result<Tensor> {
     Ok(Tensor::from_vec(scaled, (count, IMAGE_PIXELS), &Device::Cpu)?)
 }
 
+/// Which of MNIST's two IDX layouts a file has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum IdxKind {
+pub enum IdxKind {
     Images,
     Labels,
 }
@@ -145,24 +146,26 @@ impl IdxKind {
 
 /// One IDX file's items (images or labels) and the SHA-256 of its decompressed bytes.
 #[derive(Debug)]
-pub(crate) struct IdxFile {
+pub struct IdxFile {
     pub count: usize,
     pub bytes: Vec<u8>,
     pub sha256: String,
 }
 
-/// Reads an IDX file, gzip'd (detected by its magic bytes) or raw, from `path`.
+/// Reads an IDX file, gzip'd or raw, from `path`.
 pub(crate) fn read_idx(path: &Path, kind: IdxKind) -> Result<IdxFile> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut buffered = BufReader::new(file);
-    let is_gzip = buffered.fill_buf().map_err(|e| Error::io(path, e))?.starts_with(&[0x1f, 0x8b]);
-    let reader: Box<dyn Read> =
-        if is_gzip { Box::new(flate2::read::MultiGzDecoder::new(buffered)) } else { Box::new(buffered) };
-    parse_idx(reader, kind).map_err(|problem| Error::Idx { path: path.to_path_buf(), problem })
+    decode_idx(BufReader::new(file), kind).map_err(|problem| Error::Idx { path: path.to_path_buf(), problem })
+}
+
+/// Decodes an IDX stream, gunzipping it first when it starts with gzip's magic bytes.
+pub fn decode_idx(mut input: impl BufRead, kind: IdxKind) -> Result<IdxFile, IdxProblem> {
+    let is_gzip = input.fill_buf().map_err(gzip_problem)?.starts_with(&[0x1f, 0x8b]);
+    if is_gzip { parse_idx(flate2::bufread::MultiGzDecoder::new(input), kind) } else { parse_idx(input, kind) }
 }
 
 /// Parses the IDX stream; only allocates as much as the stream really holds.
-pub(crate) fn parse_idx(mut reader: impl Read, kind: IdxKind) -> Result<IdxFile, IdxProblem> {
+fn parse_idx(mut reader: impl Read, kind: IdxKind) -> Result<IdxFile, IdxProblem> {
     let header_len = match kind {
         IdxKind::Images => 16,
         IdxKind::Labels => 8,

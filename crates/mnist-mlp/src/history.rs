@@ -31,12 +31,30 @@ impl fmt::Display for EpochStats {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct History {
     pub epochs: Vec<EpochStats>,
+    /// Stopped early (Ctrl-C): the last epoch is partial.
+    #[serde(default)]
+    pub interrupted: bool,
 }
 
 impl History {
     /// The test accuracy after the last epoch.
     pub fn test_accuracy(&self) -> Option<f32> {
         self.epochs.last().map(|e| e.test_accuracy)
+    }
+
+    /// A warning when training learned nothing: the loss stayed near ln 10 ≈ 2.30, what guessing
+    /// among ten digits scores (e.g. a learning rate so large that every ReLU died).
+    pub fn warning(&self) -> Option<String> {
+        let last = self.epochs.last()?;
+        (last.train_loss > 2.0 || last.test_accuracy < 0.2).then(|| {
+            format!(
+                "training learned nothing: after {} epoch(s) the loss is {:.3} (guessing scores ln 10 ≈ 2.303) \
+                 and test accuracy {:.3}; try a smaller learning rate, e.g. 0.001",
+                self.epochs.len(),
+                last.train_loss,
+                last.test_accuracy
+            )
+        })
     }
 
     /// Median seconds per epoch.
@@ -57,9 +75,10 @@ impl History {
                 )
             })
             .collect();
+        let warning = self.warning().map(|w| format!("<p style=\"color:#c00\">warning: {w}</p>")).unwrap_or_default();
         format!(
             "<table><thead><tr><th>epoch</th><th>train loss</th><th>train accuracy</th>\
-             <th>test loss</th><th>test accuracy</th><th>seconds</th></tr></thead><tbody>{rows}</tbody></table>"
+             <th>test loss</th><th>test accuracy</th><th>seconds</th></tr></thead><tbody>{rows}</tbody></table>{warning}"
         )
     }
 

@@ -14,13 +14,14 @@ pub use ::image::*;
 use crate::data::{IMAGE_PIXELS, IMAGE_SIDE};
 use crate::error::{Error, Result};
 use candle_core::{Device, Tensor};
-use std::io::Read;
 use std::path::Path;
 
 /// Larger images are refused rather than decoded: 100 megapixels is a lot of photo.
 pub const MAX_SIDE: u32 = 10_000;
 /// The most memory one decode may take.
 pub const MAX_DECODE_BYTES: u64 = 512 * 1024 * 1024;
+/// Larger pictures are shrunk to this many pixels a side before preparing.
+const WORK_SIDE: u32 = 1024;
 /// The side of the digit's bounding box in the 28×28 field, as in MNIST.
 const BOX: u32 = 20;
 
@@ -88,28 +89,39 @@ pub fn predict_file(model: &crate::model::Mlp, path: impl AsRef<Path>) -> Result
     Ok(FilePrediction { file: path.as_ref().to_path_buf(), digit, probabilities, prepared })
 }
 
+/// Files larger than this are refused unread.
+pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
 /// Opens an image file of any common format (PNG, JPEG, BMP, GIF, WebP, TIFF), within size limits.
 pub fn open(path: impl AsRef<Path>) -> Result<DynamicImage> {
     let path = path.as_ref();
-    let bad = |problem: String| Error::file(path, problem);
-    // The format comes from the file's first bytes, whatever its name says.
-    let mut head = [0u8; 64];
-    let read = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)).map_err(|e| Error::io(path, e))?;
-    if read == 0 {
-        return Err(bad("the file is empty".into()));
+    let size = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+    if size > MAX_FILE_BYTES {
+        return Err(Error::file(path, format!("too large: {size} bytes (at most {MAX_FILE_BYTES} are read)")));
     }
-    let format = guess_format(&head[..read])
-        .map_err(|_| bad("not an image this program reads (PNG, JPEG, BMP, GIF, WebP or TIFF)".into()))?;
-    let mut reader = ImageReader::open(path).map_err(|e| Error::io(path, e))?;
-    reader.set_format(format);
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    decode(&bytes).map_err(|e| match e {
+        Error::Image(problem) => Error::file(path, problem),
+        other => other,
+    })
+}
+
+/// Decodes an image from its bytes; the format comes from the bytes, not from a file name.
+pub fn decode(bytes: &[u8]) -> Result<DynamicImage> {
+    if bytes.is_empty() {
+        return Err(Error::Image("the file is empty".into()));
+    }
+    let format = guess_format(bytes)
+        .map_err(|_| Error::Image("not an image this program reads (PNG, JPEG, BMP, GIF, WebP or TIFF)".into()))?;
+    let mut reader = ImageReader::with_format(std::io::Cursor::new(bytes), format);
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);
     limits.max_alloc = Some(MAX_DECODE_BYTES);
     reader.limits(limits);
     reader.decode().map_err(|e| match e {
-        ImageError::Limits(_) => bad(format!("too large: images up to {MAX_SIDE}×{MAX_SIDE} pixels are read")),
-        other => bad(format!("cannot be decoded: {other}")),
+        ImageError::Limits(_) => Error::Image(format!("too large: images up to {MAX_SIDE}×{MAX_SIDE} pixels are read")),
+        other => Error::Image(format!("cannot be decoded: {other}")),
     })
 }
 
@@ -124,6 +136,12 @@ pub fn prepare_file(path: impl AsRef<Path>) -> Result<Prepared> {
 
 /// Prepares a decoded image the way MNIST was made (see the module's documentation).
 pub fn prepare(image: &DynamicImage) -> Result<Prepared> {
+    // A 20-pixel digit needs no 48-megapixel photo: work on at most WORK_SIDE pixels a side.
+    let image = if image.width().max(image.height()) > WORK_SIDE {
+        &image.resize(WORK_SIDE, WORK_SIDE, imageops::FilterType::Triangle)
+    } else {
+        image
+    };
     let grey = to_grey(image);
     let ink = extract_ink(&grey)?;
     let cropped = crop_to_ink(&ink)?;

@@ -44,7 +44,7 @@ pub mod prelude {
     pub use crate::model::{Dense, Mlp, Summary};
     pub use crate::optim::{Adam, AdamConfig};
     pub use crate::plot::{Series, Svg};
-    pub use crate::train::{Progress, TrainConfig, print_epochs, train};
+    pub use crate::train::{Progress, TrainConfig, print_epochs, train, train_until};
     pub use crate::{gallery, plot};
     pub use candle_core::{D, DType, Device, IndexOp, Tensor};
 }

@@ -13,6 +13,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// The original notebook's recipe; override fields with `..Default::default()`.
@@ -76,6 +77,18 @@ pub fn train(
     model: &mut Mlp,
     data: &Mnist,
     config: &TrainConfig,
+    on_progress: impl FnMut(Progress<'_>),
+) -> Result<History> {
+    train_until(model, data, config, &AtomicBool::new(false), on_progress)
+}
+
+/// [`train`], stopping after the current step once `stop` is set (e.g. by Ctrl-C). The cut-short
+/// epoch is evaluated like the others and the history is marked `interrupted`.
+pub fn train_until(
+    model: &mut Mlp,
+    data: &Mnist,
+    config: &TrainConfig,
+    stop: &AtomicBool,
     mut on_progress: impl FnMut(Progress<'_>),
 ) -> Result<History> {
     let train_len = data.train_len();
@@ -112,6 +125,9 @@ pub fn train(
             loss_sum += f64::from(batch_result.loss) * batch.len() as f64;
             correct += batch_result.correct;
             seen += batch.len();
+            if stop.load(Ordering::Relaxed) {
+                history.interrupted = true;
+            }
             on_progress(Progress::Step {
                 epoch,
                 epochs: config.epochs,
@@ -120,6 +136,9 @@ pub fn train(
                 loss: (loss_sum / seen as f64) as f32,
                 accuracy: correct as f32 / seen as f32,
             });
+            if history.interrupted {
+                break;
+            }
         }
         drop(phase);
         let seconds = started.elapsed().as_secs_f64();
@@ -133,6 +152,9 @@ pub fn train(
             seconds,
         });
         on_progress(Progress::Epoch(history.epochs.last().expect("just pushed")));
+        if history.interrupted {
+            break;
+        }
     }
     Ok(history)
 }

@@ -12,7 +12,7 @@ fn history() -> History {
         test_accuracy: accuracy - 0.01,
         seconds: 0.6,
     };
-    History { epochs: vec![epoch(1, 0.25, 0.93), epoch(2, 0.10, 0.97), epoch(3, 0.07, 0.98)] }
+    History { epochs: vec![epoch(1, 0.25, 0.93), epoch(2, 0.10, 0.97), epoch(3, 0.07, 0.98)], ..Default::default() }
 }
 
 /// The text of every `<text>` element (plotters puts it on its own line).

@@ -25,6 +25,31 @@ fn one_epoch_on_10k_images_learns() {
     assert!(accuracy > 0.90, "test accuracy {accuracy}");
     let epoch = &history.epochs[0];
     assert!(epoch.train_loss < 1.0 && epoch.test_loss < 0.4, "{epoch:?}");
+    assert_eq!(history.warning(), None);
+}
+
+#[test]
+fn training_that_learns_nothing_ends_with_a_warning() {
+    let data = small().subset(3_000, 1_000).unwrap();
+    let config = TrainConfig { epochs: 1, learning_rate: 10.0, ..Default::default() };
+    let history = train(&mut Mlp::new(0).unwrap(), &data, &config, |_| {}).unwrap();
+    let warning = history.warning().expect("a warning");
+    assert!(warning.contains("learned nothing") && warning.contains("smaller learning rate"), "{warning}");
+    assert!(history.to_html().contains("warning: training learned nothing"));
+}
+
+#[test]
+fn a_stop_request_ends_after_the_current_step_and_marks_the_history() {
+    let stop = std::sync::atomic::AtomicBool::new(true);
+    let config = TrainConfig { epochs: 3, ..Default::default() };
+    let mut steps = 0;
+    let history = train_until(&mut Mlp::new(0).unwrap(), small(), &config, &stop, |p| {
+        steps += usize::from(matches!(p, Progress::Step { .. }));
+    })
+    .unwrap();
+    assert_eq!(steps, 1, "one step, then stop");
+    assert!(history.interrupted);
+    assert_eq!(history.epochs.len(), 1, "the cut-short epoch is still evaluated");
 }
 
 #[test]
