@@ -122,7 +122,15 @@ fn run(command: Command) -> Result<ExitCode> {
             let data = data.load()?;
             config.validate(data.train_len())?;
             let mut model = Mlp::new(seed)?;
-            let history = train_with_progress_bar(&mut model, &data, &config)?;
+            let history = match train_with_progress_bar(&mut model, &data, &config) {
+                // Nothing is lost: the epochs completed before the divergence are saved.
+                Err(Error::Diverged { epoch, step, loss, completed }) if !completed.epochs.is_empty() => {
+                    save(&model, &ModelCard::new(&config, &data, &completed), &out)?;
+                    println!("saved the {} epoch(s) completed before to {}", completed.epochs.len(), out.display());
+                    return Err(Error::Diverged { epoch, step, loss, completed });
+                }
+                other => other?,
+            };
             save(&model, &ModelCard::new(&config, &data, &history), &out)?;
             if let Some(warning) = history.warning() {
                 eprintln!("warning: {warning}");

@@ -42,7 +42,13 @@ pub enum Error {
         "training diverged: the loss became {loss} at epoch {epoch}, step {step}; \
          the model keeps the weights it had when that epoch began. Try a smaller learning rate"
     )]
-    Diverged { epoch: usize, step: usize, loss: f32 },
+    Diverged {
+        epoch: usize,
+        step: usize,
+        loss: f32,
+        /// The epochs completed before (the weights the model keeps are theirs).
+        completed: Box<crate::history::History>,
+    },
 
     #[error(transparent)]
     Candle(#[from] candle_core::Error),

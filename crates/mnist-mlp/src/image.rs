@@ -136,6 +136,9 @@ pub fn prepare_file(path: impl AsRef<Path>) -> Result<Prepared> {
 
 /// Prepares a decoded image the way MNIST was made (see the module's documentation).
 pub fn prepare(image: &DynamicImage) -> Result<Prepared> {
+    if image.width() == 0 || image.height() == 0 {
+        return Err(Error::Image(format!("no pixels: the picture is {}×{}", image.width(), image.height())));
+    }
     // A 20-pixel digit needs no 48-megapixel photo: work on at most WORK_SIDE pixels a side.
     let image = if image.width().max(image.height()) > WORK_SIDE {
         &image.resize(WORK_SIDE, WORK_SIDE, imageops::FilterType::Triangle)

@@ -119,15 +119,17 @@ pub fn train_until(
                 for (parameter, good) in parameters.iter().zip(&epoch_start) {
                     parameter.set(good)?;
                 }
-                return Err(Error::Diverged { epoch, step: step + 1, loss: batch_result.loss });
+                return Err(Error::Diverged {
+                    epoch,
+                    step: step + 1,
+                    loss: batch_result.loss,
+                    completed: Box::new(history),
+                });
             }
             adam.step(&parameters, &batch_result.gradients)?;
             loss_sum += f64::from(batch_result.loss) * batch.len() as f64;
             correct += batch_result.correct;
             seen += batch.len();
-            if stop.load(Ordering::Relaxed) {
-                history.interrupted = true;
-            }
             on_progress(Progress::Step {
                 epoch,
                 epochs: config.epochs,
@@ -136,7 +138,8 @@ pub fn train_until(
                 loss: (loss_sum / seen as f64) as f32,
                 accuracy: correct as f32 / seen as f32,
             });
-            if history.interrupted {
+            if stop.load(Ordering::Relaxed) {
+                history.interrupted = true;
                 break;
             }
         }

@@ -145,6 +145,8 @@ fn bad_files_get_one_clear_error_naming_the_file() {
             "too large",
         ),
         (dir.path().join("missing.png"), "No such file"),
+        // Found by the fuzzer: a GIF whose frame is 28×0.
+        (write("zero-height.gif", include_bytes!("../fuzz/regressions/image/zero-height-gif")), "no pixels"),
     ];
     for (path, expected) in cases {
         let message = error_for(&path);

@@ -119,7 +119,8 @@ fn a_diverging_run_stops_with_the_epoch_and_step_and_keeps_finite_weights() {
     let config = TrainConfig { learning_rate: 1e12, ..Default::default() };
     let mut model = Mlp::new(0).unwrap();
     match train(&mut model, &data, &config, |_| {}) {
-        Err(Error::Diverged { epoch, step, loss }) => {
+        Err(Error::Diverged { epoch, step, loss, completed }) => {
+            assert!(completed.epochs.len() < epoch, "only whole epochs before the bad one");
             assert!(!loss.is_finite());
             assert!(epoch >= 1 && step >= 1, "epoch {epoch}, step {step}");
         }
