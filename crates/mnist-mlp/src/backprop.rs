@@ -69,7 +69,7 @@ fn manual(model: &Mlp, images: &Tensor, labels: &[u32]) -> Result<BatchGradients
 
 /// The same gradients from Candle's autograd, through `candle_nn::loss::cross_entropy`.
 fn autograd(model: &Mlp, images: &Tensor, labels: &[u32]) -> Result<BatchGradients> {
-    let logits = model.forward(images)?;
+    let logits = model.forward_with_graph(images)?;
     let label_tensor = Tensor::from_slice(labels, labels.len(), images.device())?;
     let loss = candle_nn::loss::cross_entropy(&logits, &label_tensor)?;
     let grads = loss.backward()?;

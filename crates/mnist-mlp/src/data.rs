@@ -200,10 +200,10 @@ fn parse_idx(mut reader: impl Read, kind: IdxKind) -> Result<IdxFile, IdxProblem
     if extra > 0 {
         return Err(IdxProblem::TrailingBytes { expected, extra });
     }
-    if kind == IdxKind::Labels {
-        if let Some((index, &label)) = bytes.iter().enumerate().find(|(_, l)| usize::from(**l) >= NUM_CLASSES) {
-            return Err(IdxProblem::BadLabel { index, label });
-        }
+    if kind == IdxKind::Labels
+        && let Some((index, &label)) = bytes.iter().enumerate().find(|(_, l)| usize::from(**l) >= NUM_CLASSES)
+    {
+        return Err(IdxProblem::BadLabel { index, label });
     }
     let mut hasher = Sha256::new();
     hasher.update(&header);

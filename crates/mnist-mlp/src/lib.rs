@@ -15,6 +15,7 @@ pub mod data;
 pub mod display;
 pub mod error;
 pub mod eval;
+mod fused;
 pub mod gallery;
 pub mod history;
 pub mod image;

@@ -5,6 +5,7 @@
 
 use crate::data::{IMAGE_PIXELS, NUM_CLASSES};
 use crate::error::{Error, Result};
+use crate::fused::AddBias;
 use candle_core::{D, DType, Device, Tensor, Var};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -37,8 +38,17 @@ impl Dense {
         })
     }
 
-    /// `[batch, inputs]` → `[batch, outputs]`
+    /// `[batch, inputs]` → `[batch, outputs]`, outside any autograd graph (see
+    /// [`Dense::forward_with_graph`]): the product `x·Wᵀ` is a fresh tensor that nothing else
+    /// holds, so the bias and ReLU go into it in place, in one pass.
     pub fn forward(&self, input: &Tensor) -> Result<Tensor> {
+        let z = input.detach().matmul(&self.weight.as_detached_tensor().t()?)?;
+        z.inplace_op2(&self.bias.as_detached_tensor(), &AddBias { relu: self.relu })?;
+        Ok(z)
+    }
+
+    /// The same with Candle's differentiable ops, recording the graph that `loss.backward()` needs.
+    pub fn forward_with_graph(&self, input: &Tensor) -> Result<Tensor> {
         let z = input.matmul(&self.weight.t()?)?.broadcast_add(&self.bias)?;
         Ok(if self.relu { z.relu()? } else { z })
     }
@@ -75,10 +85,17 @@ impl Mlp {
         Ok(Mlp { layers })
     }
 
-    /// Images `[batch, 784]` → logits `[batch, 10]`.
+    /// Images `[batch, 784]` → logits `[batch, 10]`, without an autograd graph (the fast path
+    /// of prediction and of the written-out backward pass).
     pub fn forward(&self, images: &Tensor) -> Result<Tensor> {
         check_images(images)?;
         self.layers.iter().try_fold(images.clone(), |x, layer| layer.forward(&x))
+    }
+
+    /// Logits recording the graph for `loss.backward()`, as `candle_nn` layers do.
+    pub fn forward_with_graph(&self, images: &Tensor) -> Result<Tensor> {
+        check_images(images)?;
+        self.layers.iter().try_fold(images.clone(), |x, layer| layer.forward_with_graph(&x))
     }
 
     /// Softmax of the logits: `[batch, 10]`, each row sums to 1.
@@ -192,7 +209,7 @@ pub(crate) fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -113,3 +113,63 @@ fn adam_first_step_moves_each_weight_by_the_learning_rate() {
     assert!((after[0] - 0.999).abs() < 1e-6 && (after[1] + 1.999).abs() < 1e-6, "{after:?}");
     assert_eq!(after[2], 0.5, "a zero gradient leaves the weight alone");
 }
+
+#[test]
+fn the_fast_forward_equals_candles_differentiable_ops() {
+    let model = Mlp::new(3).unwrap();
+    // 5 images run on one thread; 1,000 images (128,000 values in the first layer) are split
+    // over the worker threads. Same additions in the same order: bit-identical.
+    for batch in [5, 1000] {
+        let images = random_images(batch, 4);
+        let fast = model.forward(&images).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let graph = model.forward_with_graph(&images).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        assert_eq!(fast, graph, "batch {batch}");
+    }
+    let hidden = model.layers[0].forward(&random_images(1000, 5)).unwrap();
+    let values = hidden.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    assert!(values.iter().all(|v| *v >= 0.0) && values.contains(&0.0), "ReLU applied on every unit");
+}
+
+#[test]
+fn the_fast_forward_records_no_graph_so_it_never_gives_wrong_gradients() {
+    let model = Mlp::new(3).unwrap();
+    let loss = model.forward(&random_images(4, 6)).unwrap().sqr().unwrap().sum_all().unwrap();
+    let grads = loss.backward().unwrap();
+    for (name, var) in model.parameters() {
+        assert!(grads.get(var).is_none(), "{name} got a gradient through the in-place forward");
+    }
+    let loss = model.forward_with_graph(&random_images(4, 6)).unwrap().sqr().unwrap().sum_all().unwrap();
+    let grads = loss.backward().unwrap();
+    assert!(model.parameters().iter().all(|(_, var)| grads.get(var).is_some()));
+}
+
+#[test]
+fn adam_on_a_large_parameter_matches_the_formula_element_by_element() {
+    // 100,352 weights, like the first layer, are updated in units on several threads: two steps
+    // against the formula in f64. A third of the gradients are tiny (1e-30), so their squares
+    // underflow and the optimizer must still not divide by zero.
+    let n = 784 * 128;
+    let initial: Vec<f32> = (0..n).map(|i| ((i % 97) as f32 - 48.0) / 100.0).collect();
+    let weight = candle_core::Var::from_vec(initial.clone(), (128, 784), &Device::Cpu).unwrap();
+    let gradient = |step: usize| -> Vec<f32> {
+        (0..n).map(|i| if i % 3 == 0 { 1e-30 / step as f32 } else { ((i % 13) as f32 - 6.0) * 0.01 }).collect()
+    };
+    let mut adam = Adam::new(&[&weight], AdamConfig::default());
+    let (mut expected, mut mean, mut variance) =
+        (initial.iter().map(|&w| f64::from(w)).collect::<Vec<_>>(), vec![0f64; n], vec![0f64; n]);
+    for step in 1..=2 {
+        let g = gradient(step);
+        adam.step(&[&weight], &[Tensor::from_vec(g.clone(), (128, 784), &Device::Cpu).unwrap()]).unwrap();
+        let alpha = 1e-3 * (1.0 - 0.999f64.powi(step as i32)).sqrt() / (1.0 - 0.9f64.powi(step as i32));
+        for i in 0..n {
+            let g = f64::from(g[i]);
+            mean[i] += 0.1 * (g - mean[i]);
+            variance[i] += 0.001 * (g * g - variance[i]);
+            expected[i] -= alpha * mean[i] / (variance[i].sqrt() + 1e-7);
+        }
+    }
+    let after = weight.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let worst = after.iter().zip(&expected).map(|(a, e)| (f64::from(*a) - e).abs()).fold(0.0, f64::max);
+    assert!(worst < 1e-6, "largest difference from the formula: {worst}");
+    assert!(after.iter().zip(&initial).filter(|(a, w)| a != w).count() > n / 2, "most weights moved");
+}
