@@ -5,7 +5,6 @@
 //! Autograd cannot see an in-place change, so [`crate::model::Dense::forward`] applies it only
 //! to tensors outside any graph.
 
-use crate::threads::{UNIT, spread};
 use candle_core::{CpuStorage, InplaceOp2, Layout, bail};
 
 /// `z ← z + bias` on every row of `z` `[batch, outputs]`, then `max(z, 0)` when `relu`.
@@ -29,22 +28,15 @@ impl InplaceOp2 for AddBias {
         if zl.dims().len() != 2 || zl.dims()[1] != bias.len() {
             bail!("add-bias: a bias of {} values for outputs of shape {:?}", bias.len(), zl.dims());
         }
-        if z.is_empty() {
-            return Ok(());
-        }
-        // Whole rows per unit, about UNIT values each.
-        let rows_per_unit = (UNIT / bias.len()).max(1);
-        spread(z.chunks_mut(rows_per_unit * bias.len()).collect(), |rows| {
-            for row in rows.chunks_exact_mut(bias.len()) {
-                for (value, b) in row.iter_mut().zip(bias) {
-                    *value += b;
-                    if self.relu {
-                        // As Candle's `relu`: max(z, 0).
-                        *value = value.max(0.0);
-                    }
+        for row in z.chunks_exact_mut(bias.len().max(1)) {
+            for (value, b) in row.iter_mut().zip(bias) {
+                *value += b;
+                if self.relu {
+                    // As Candle's `relu`: max(z, 0).
+                    *value = value.max(0.0);
                 }
             }
-        });
+        }
         Ok(())
     }
 }

@@ -11,7 +11,6 @@
 //! a dozen tensor ops that would each allocate a new tensor.
 
 use crate::error::{Error, Result};
-use crate::threads::{UNIT, spread};
 use candle_core::{CpuStorage, InplaceOp2, Layout, Tensor, Var, bail};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
@@ -118,17 +117,7 @@ impl InplaceOp2 for AdamUpdate<'_> {
         if w1 - w0 != g1 - g0 || mean.len() != w1 - w0 {
             bail!("adam-update: {} weights, {} gradients, {} moments", w1 - w0, g1 - g0, mean.len());
         }
-        let (weights, gradient) = (&mut weights[w0..w1], &gradient[g0..g1]);
-        // The first layer's 100,352 weights are a quarter of a training step, and the other core
-        // is idle meanwhile: split them into units for both.
-        let units = weights
-            .chunks_mut(UNIT)
-            .zip(gradient.chunks(UNIT))
-            .zip(mean.chunks_mut(UNIT).zip(variance.chunks_mut(UNIT)));
-        let coefficients = self.coefficients;
-        spread(units.collect(), |((weights, gradient), (mean, variance))| {
-            coefficients.apply(weights, gradient, mean, variance)
-        });
+        self.coefficients.apply(&mut weights[w0..w1], &gradient[g0..g1], mean, variance);
         Ok(())
     }
 }

@@ -3,10 +3,9 @@
 //! Candle's CPU matmul reads `RAYON_NUM_THREADS` on every call. At batch 32 one thread beats two
 //! (handing a 32-row matmul to another core costs more than it saves), while inference on
 //! 10,000 images wants every core. [`Phase`] sets the variable for its lifetime and restores it.
-//! Element-wise passes over large buffers (Adam, bias and ReLU) use [`spread`] in every phase.
 
 use std::ffi::OsString;
-use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
+use std::sync::{Mutex, MutexGuard, TryLockError};
 
 const VAR: &str = "RAYON_NUM_THREADS";
 
@@ -37,10 +36,9 @@ impl Phase {
             Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
             Err(TryLockError::WouldBlock) => return Phase { held: None },
         };
-        // Build Candle's pools before any change, so they get every core even if the first
+        // Build the global pool before any change, so it gets every core even if the first
         // parallel work happens inside a one-thread phase.
         candle_core::utils::init_global_threadpool();
-        candle_core::utils::barrier_pool();
         let previous = std::env::var_os(VAR);
         if previous.is_none() || threads == 1 {
             set(Some(threads.to_string().into()));
@@ -66,27 +64,4 @@ fn set(value: Option<OsString>) {
             None => std::env::remove_var(VAR),
         }
     }
-}
-
-/// Values per unit of work for [`spread`]: big enough to outweigh handing it to another thread.
-pub(crate) const UNIT: usize = 16 * 1024;
-
-/// Runs `work` on every unit, spread over Candle's worker threads with the calling thread helping;
-/// a single unit runs right here. Units are disjoint pieces of memory, so the result is the same
-/// however they are spread. (Candle's workers spin briefly after each job, so the steps of a
-/// training loop find them awake.)
-pub(crate) fn spread<T: Send>(units: Vec<T>, work: impl Fn(T) + Sync) {
-    if units.len() <= 1 {
-        units.into_iter().for_each(work);
-        return;
-    }
-    // Each unit is taken exactly once, by whichever thread reaches it.
-    let units: Vec<Mutex<Option<T>>> = units.into_iter().map(|unit| Mutex::new(Some(unit))).collect();
-    candle_core::utils::barrier_pool().execute_chunked(units.len(), |range| {
-        for unit in &units[range] {
-            if let Some(unit) = unit.lock().unwrap_or_else(PoisonError::into_inner).take() {
-                work(unit);
-            }
-        }
-    });
 }

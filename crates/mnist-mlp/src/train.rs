@@ -163,7 +163,7 @@ pub fn train_until(
 }
 
 /// A progress callback for notebooks: one line per epoch. (The kernel passes output on line by
-/// line, so a line redrawn in place would not show until it ends; an epoch takes about a second.)
+/// line, so a line redrawn in place would not show until it ends; an epoch takes about half a second.)
 pub fn print_epochs(progress: Progress<'_>) {
     if let Progress::Epoch(stats) = progress {
         println!("{stats}");

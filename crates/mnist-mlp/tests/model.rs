@@ -117,8 +117,8 @@ fn adam_first_step_moves_each_weight_by_the_learning_rate() {
 #[test]
 fn the_fast_forward_equals_candles_differentiable_ops() {
     let model = Mlp::new(3).unwrap();
-    // 5 images run on one thread; 1,000 images (128,000 values in the first layer) are split
-    // over the worker threads. Same additions in the same order: bit-identical.
+    // The same additions and max in the same order, in place instead of in new tensors:
+    // bit-identical, for a small batch and a large one.
     for batch in [5, 1000] {
         let images = random_images(batch, 4);
         let fast = model.forward(&images).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
@@ -145,7 +145,7 @@ fn the_fast_forward_records_no_graph_so_it_never_gives_wrong_gradients() {
 
 #[test]
 fn adam_on_a_large_parameter_matches_the_formula_element_by_element() {
-    // 100,352 weights, like the first layer, are updated in units on several threads: two steps
+    // 100,352 weights, like the first layer: two steps
     // against the formula in f64. A third of the gradients are tiny (1e-30), so their squares
     // underflow and the optimizer must still not divide by zero.
     let n = 784 * 128;
