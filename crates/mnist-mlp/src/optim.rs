@@ -123,6 +123,9 @@ impl InplaceOp2 for AdamUpdate<'_> {
 }
 
 impl Coefficients {
+    /// Four separate slices on purpose: the compiler then knows they do not overlap and keeps
+    /// each new mean in a register. (Taken through one struct, the loop re-read it from memory
+    /// right after storing it, and training was 20 % slower.)
     fn apply(&self, weights: &mut [f32], gradient: &[f32], mean: &mut [f32], variance: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
         if is_x86_feature_detected!("avx512f") {

@@ -115,6 +115,19 @@ fn adam_first_step_moves_each_weight_by_the_learning_rate() {
 }
 
 #[test]
+fn adam_flushes_a_subnormal_mean_to_zero() {
+    // g = 2e-38 is a normal f32, but the mean (1 − β1)·g = 2e-39 is subnormal: flushed, it moves
+    // nothing. Kept, it would move the weight by α·m/ε ≈ 6e-36.
+    let weight = candle_core::Var::new(&[0.0f32, 0.0], &Device::Cpu).unwrap();
+    let gradient = Tensor::new(&[2e-38f32, 0.5], &Device::Cpu).unwrap();
+    let mut adam = Adam::new(&[&weight], AdamConfig::default());
+    adam.step(&[&weight], &[gradient]).unwrap();
+    let after = weight.to_vec1::<f32>().unwrap();
+    assert_eq!(after[0], 0.0, "{after:?}");
+    assert!((after[1] + 1e-3).abs() < 1e-6, "a normal gradient still moves its weight: {after:?}");
+}
+
+#[test]
 fn the_fast_forward_equals_candles_differentiable_ops() {
     let model = Mlp::new(3).unwrap();
     // The same additions and max in the same order, in place instead of in new tensors:
@@ -145,9 +158,9 @@ fn the_fast_forward_records_no_graph_so_it_never_gives_wrong_gradients() {
 
 #[test]
 fn adam_on_a_large_parameter_matches_the_formula_element_by_element() {
-    // 100,352 weights, like the first layer: two steps
-    // against the formula in f64. A third of the gradients are tiny (1e-30), so their squares
-    // underflow and the optimizer must still not divide by zero.
+    // 100,352 weights, like the first layer: two steps against the formula in f64. A third of
+    // the gradients are tiny (1e-30), so their squares underflow and the optimizer must still
+    // not divide by zero.
     let n = 784 * 128;
     let initial: Vec<f32> = (0..n).map(|i| ((i % 97) as f32 - 48.0) / 100.0).collect();
     let weight = candle_core::Var::from_vec(initial.clone(), (128, 784), &Device::Cpu).unwrap();
