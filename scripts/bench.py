@@ -2,7 +2,8 @@
 
     bench.py peer pytorch|keras   trains the project's model with the project's recipe and bundled
                                   data in that framework; prints the figures as one JSON object
-    bench.py report DIR           merges DIR/*.json into DIR/results.json, prints the table with
+    bench.py report DIR           merges DIR/run-*.json (training) and DIR/notebooks-*.json (Run-All)
+                                  into DIR/results.json, prints the tables with
                                   the ratios, and draws DIR/chart.svg
 """
 import gzip
@@ -173,6 +174,8 @@ def report(folder):
     folder = pathlib.Path(folder)
     runs = [json.loads(p.read_text()) for p in sorted(folder.glob("run-*.json"))]
     results = {"machine": machine(), "runs": runs}
+    for part in sorted(folder.glob("notebooks-*.json")):
+        results.update(json.loads(part.read_text()))
     (folder / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     (folder / "chart.svg").write_text(chart(runs))
     print(f"\n{'system':<15}{'batch':>6}{'s/epoch':>9}{'accuracy':>10}{'10k ms':>9}{'1 image ms':>12}{'peak MB':>9}")
@@ -193,7 +196,27 @@ def report(folder):
             )
         if not peers:
             print("no peer ran: see the messages above")
+    notebooks(results)
     print(f"\nwrote {folder / 'results.json'} and {folder / 'chart.svg'}")
+
+
+def notebooks(results):
+    """The Run-All table: each notebook's warm Run-All, its kernel start and slowest cell."""
+    rows = results.get("notebooks", [])
+    if not rows:
+        return
+    print(f"\n{'notebook (Run-All, warm)':<36}{'seconds':>8}{'first run':>10}{'kernel start':>13}{'slowest cell':>13}")
+    for r in rows:
+        print(
+            f"{r['name']:<36}{r['run_all_seconds']:>8.1f}{r['first_run_seconds']:>10.1f}"
+            f"{r['kernel_start_seconds']:>13.1f}{max(r['cells']):>13.2f}"
+        )
+    keras = results.get("keras_notebook_seconds")
+    ours = next((r for r in rows if r["name"] == "01-mnist-classifier"), None)
+    if keras:
+        print(f"{'01 as a Keras notebook':<36}{keras:>8.1f}{results['keras_notebook']['first_run_seconds']:>10.1f}")
+    if keras and ours:
+        print(f"\nnotebook 01 vs the Keras notebook: {keras / ours['run_all_seconds']:.2f}x faster Run-All")
 
 
 if __name__ == "__main__":
