@@ -7,7 +7,7 @@ import time
 from jupyter_client.manager import start_new_kernel
 
 NOTEBOOKS = pathlib.Path(__file__).resolve().parent.parent / "notebooks"
-SETUP_CELL = ':dep mnist-mlp = { path = "../crates/mnist-mlp" }\nuse mnist_mlp::prelude::*;\nMlp::new(0)?.summary()'
+SETUP_CELL = ':dep mnist-mlp = { path = "../crates/mnist-mlp" }\nuse mnist_mlp::prelude::*;\nMlpConfig::default().init(&Device::Cpu)?.summary()'
 
 
 def main() -> int:

@@ -1,7 +1,6 @@
 //! `mnist bench`: the figures `scripts/bench` compares with PyTorch and Keras, as one JSON object.
 
 use mnist_mlp::prelude::*;
-use mnist_mlp::threads::Phase;
 use std::time::Instant;
 
 /// What one benchmark run measures; field names match the peers' script.
@@ -12,27 +11,23 @@ pub struct Figures {
     pub peak_rss_mb: f64,
 }
 
-/// Trains with `config` on the full data, then times inference.
-pub fn measure(data: &Mnist, config: &TrainConfig) -> Result<Figures> {
-    let mut model = Mlp::new(config.seed)?;
+/// Trains the model of `model` with `config` on the full data, then times inference.
+pub fn measure(data: &Mnist, model: &MlpConfig, config: &TrainConfig) -> Result<Figures> {
+    let mut model = model.init(&Device::Cpu)?;
     let history = train(&mut model, data, config, |_| {})?;
 
-    // All 10,000 test images in one batch, on every core: best of 5.
-    let infer_10k_ms = {
-        let _phase = Phase::inference();
-        model.predict(&data.test_images)?; // warm-up
-        (0..5).map(|_| time_ms(|| model.predict(&data.test_images))).collect::<Result<Vec<_>>>()?
-    }
-    .into_iter()
-    .fold(f64::INFINITY, f64::min);
+    // All 10,000 test images in one batch (on every core, see `mnist_mlp::threads`): best of 5.
+    model.predict(&data.test_images)?; // warm-up
+    let infer_10k_ms = (0..5)
+        .map(|_| time_ms(|| model.predict(&data.test_images)))
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .fold(f64::INFINITY, f64::min);
 
     // One image at a time, as an app would: median of 2,000 after a warm-up.
     let image = data.test_images.narrow(0, 0, 1)?.contiguous()?; // [1, 784]
-    let mut single: Vec<f64> = {
-        let _phase = Phase::training();
-        (0..200).try_for_each(|_| model.predict(&image).map(drop))?;
-        (0..2000).map(|_| time_ms(|| model.predict(&image))).collect::<Result<_>>()?
-    };
+    (0..200).try_for_each(|_| model.predict(&image).map(drop))?;
+    let mut single: Vec<f64> = (0..2000).map(|_| time_ms(|| model.predict(&image))).collect::<Result<_>>()?;
     single.sort_by(f64::total_cmp);
 
     Ok(Figures { history, infer_10k_ms, single_ms: single[single.len() / 2], peak_rss_mb: peak_rss_mb() })

@@ -4,14 +4,14 @@ mod bench;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use mnist_mlp::candle_nn;
 use mnist_mlp::prelude::*;
+use mnist_mlp::scores;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(Parser)]
-#[command(name = "mnist", version, about = "The classic MNIST digit classifier (784 → 128 → 64 → 10) on Candle")]
+#[command(name = "mnist", version, about = "The classic MNIST digit classifier (784 → 128 → 64 → 10 by default) on Candle")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -21,36 +21,16 @@ struct Cli {
 enum Command {
     /// Train a fresh model, evaluate it on the test set every epoch, and save it.
     Train {
-        #[arg(long, default_value_t = TrainConfig::default().epochs)]
-        epochs: usize,
-        #[arg(long, default_value_t = TrainConfig::default().batch_size)]
-        batch_size: usize,
-        #[arg(long, default_value_t = TrainConfig::default().learning_rate)]
-        learning_rate: f64,
-        /// Seeds the initial weights and the shuffling.
-        #[arg(long, default_value_t = TrainConfig::default().seed)]
-        seed: u64,
-        /// How gradients are computed.
-        #[arg(long, value_enum, default_value = "manual")]
-        backward: BackwardArg,
+        #[command(flatten)]
+        recipe: Recipe,
         /// Folder to save `model.safetensors` and `config.json` into.
         #[arg(long)]
         out: PathBuf,
-        #[command(flatten)]
-        data: DataArg,
     },
     /// Train and time one configuration; prints one JSON object for `scripts/bench`.
     Bench {
-        #[arg(long, default_value_t = TrainConfig::default().epochs)]
-        epochs: usize,
-        #[arg(long, default_value_t = TrainConfig::default().batch_size)]
-        batch_size: usize,
-        #[arg(long, default_value_t = TrainConfig::default().seed)]
-        seed: u64,
-        #[arg(long, value_enum, default_value = "manual")]
-        backward: BackwardArg,
         #[command(flatten)]
-        data: DataArg,
+        recipe: Recipe,
     },
     /// Evaluate a saved model on the test set.
     Evaluate {
@@ -77,6 +57,64 @@ enum Command {
     },
 }
 
+/// What `train` and `bench` both take: the model and the recipe.
+#[derive(clap::Args)]
+struct Recipe {
+    /// Units of each hidden layer, e.g. 256,128; `none` (or "") for softmax regression.
+    #[arg(long, value_name = "UNITS", default_value_t = Hidden(MlpConfig::default().hidden))]
+    hidden: Hidden,
+    #[arg(long, default_value_t = TrainConfig::default().epochs)]
+    epochs: usize,
+    #[arg(long, default_value_t = TrainConfig::default().batch_size)]
+    batch_size: usize,
+    #[arg(long, default_value_t = TrainConfig::default().learning_rate)]
+    learning_rate: f64,
+    /// Seeds the initial weights and the shuffling.
+    #[arg(long, default_value_t = MlpConfig::default().seed)]
+    seed: u64,
+    /// How gradients are computed.
+    #[arg(long, value_enum, default_value = "manual")]
+    backward: BackwardArg,
+    #[command(flatten)]
+    data: DataArg,
+}
+
+impl Recipe {
+    fn model(&self) -> MlpConfig {
+        MlpConfig { hidden: self.hidden.0.clone(), seed: self.seed }
+    }
+
+    fn training(&self) -> TrainConfig {
+        let (epochs, batch_size, learning_rate) = (self.epochs, self.batch_size, self.learning_rate);
+        TrainConfig { epochs, batch_size, learning_rate, backward: self.backward.into() }
+    }
+}
+
+/// Hidden layer sizes as the command line writes them: `128,64`, or `none`.
+#[derive(Clone)]
+struct Hidden(Vec<usize>);
+
+impl std::str::FromStr for Hidden {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<Self, String> {
+        if matches!(text.trim(), "" | "none") {
+            return Ok(Hidden(Vec::new()));
+        }
+        let units = text.split(',').map(|unit| {
+            unit.trim().parse::<usize>().map_err(|_| format!("`{unit}` is not a number of units (e.g. 256,128, or none)"))
+        });
+        Ok(Hidden(units.collect::<std::result::Result<_, _>>()?))
+    }
+}
+
+impl std::fmt::Display for Hidden {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let units: Vec<String> = self.0.iter().map(usize::to_string).collect();
+        f.write_str(if units.is_empty() { "none" } else { &units.join(",") })
+    }
+}
+
 #[derive(clap::Args)]
 struct DataArg {
     /// Folder with the MNIST IDX files (default: $MNIST_DIR, else the bundled copy).
@@ -86,7 +124,7 @@ struct DataArg {
 
 impl DataArg {
     fn load(&self) -> Result<Mnist> {
-        Mnist::load_from(self.data.as_deref())
+        self.data.as_deref().map_or_else(Mnist::load, Mnist::load_dir)
     }
 }
 
@@ -117,21 +155,20 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> Result<ExitCode> {
     match command {
-        Command::Train { epochs, batch_size, learning_rate, seed, backward, out, data } => {
-            let config = TrainConfig { epochs, batch_size, learning_rate, seed, backward: backward.into() };
-            let data = data.load()?;
-            config.validate(data.train_len())?;
-            let mut model = Mlp::new(seed)?;
+        Command::Train { recipe, out } => {
+            let (config, data) = (recipe.training(), recipe.data.load()?);
+            let mut model = recipe.model().init(&Device::Cpu)?;
+            println!("model: {} ({} parameters)", model.config(), model.parameter_count());
             let history = match train_with_progress_bar(&mut model, &data, &config) {
                 // Nothing is lost: the epochs completed before the divergence are saved.
                 Err(Error::Diverged { epoch, step, loss, completed }) if !completed.epochs.is_empty() => {
-                    save(&model, &ModelCard::new(&config, &data, &completed), &out)?;
+                    model.save(&out, &ModelCard::new(&model, &config, &data, &completed))?;
                     println!("saved the {} epoch(s) completed before to {}", completed.epochs.len(), out.display());
                     return Err(Error::Diverged { epoch, step, loss, completed });
                 }
                 other => other?,
             };
-            save(&model, &ModelCard::new(&config, &data, &history), &out)?;
+            model.save(&out, &ModelCard::new(&model, &config, &data, &history))?;
             if let Some(warning) = history.warning() {
                 eprintln!("warning: {warning}");
             }
@@ -143,14 +180,14 @@ fn run(command: Command) -> Result<ExitCode> {
             }
             println!("saved to {}", out.display());
         }
-        Command::Bench { epochs, batch_size, seed, backward, data } => {
-            let config = TrainConfig { epochs, batch_size, seed, backward: backward.into(), ..Default::default() };
-            let figures = bench::measure(&data.load()?, &config)?;
+        Command::Bench { recipe } => {
+            let config = recipe.training();
+            let figures = bench::measure(&recipe.data.load()?, &recipe.model(), &config)?;
             let system = if config.backward == Backward::Autograd { "ours-autograd" } else { "ours" };
-            println!("{}", figures.to_json(system, batch_size));
+            println!("{}", figures.to_json(system, config.batch_size));
         }
         Command::Evaluate { model, data } => {
-            let (model, _) = load(&model)?;
+            let (model, _) = Mlp::load(&model, &Device::Cpu)?;
             let data = data.load()?;
             let evaluation = evaluate(&model, &data.test_images, &data.test_labels)?;
             println!("test loss: {:.4}", evaluation.loss);
@@ -158,23 +195,21 @@ fn run(command: Command) -> Result<ExitCode> {
             println!("misclassified: {} of {}", evaluation.misclassified().len(), data.test_len());
         }
         Command::Predict { model, files, json, .. } if !files.is_empty() => {
-            let (model, _) = load(&model)?;
+            let (model, _) = Mlp::load(&model, &Device::Cpu)?;
             return Ok(predict_files(&model, &files, json));
         }
         Command::Predict { model, index, data, .. } => {
-            let (model, _) = load(&model)?;
+            let (model, _) = Mlp::load(&model, &Device::Cpu)?;
             let data = data.load()?;
             if index >= data.test_len() {
                 return Err(Error::Config(format!("index {index} is out of range 0–{}", data.test_len() - 1)));
             }
             let image = data.test_images.narrow(0, index, 1)?; // [1, 784]
             let label = data.test_labels.get(index)?.to_scalar::<u32>()?;
-            let logits = model.forward(&image)?; // [1, 10]
-            let probabilities = candle_nn::ops::softmax_last_dim(&logits)?;
-            let predicted = probabilities.argmax(D::Minus1)?.squeeze(0)?.to_scalar::<u32>()?;
-            println!("logits:        {}", format_row(&logits.squeeze(0)?.to_vec1()?));
-            println!("probabilities: {}", format_row(&probabilities.squeeze(0)?.to_vec1()?));
-            println!("predicted digit: {predicted}, true label: {label}");
+            let probabilities = model.probabilities(&image)?.squeeze(0)?.to_vec1::<f32>()?;
+            println!("logits:        {}", format_row(&model.infer(&image)?.squeeze(0)?.to_vec1()?));
+            println!("probabilities: {}", format_row(&probabilities));
+            println!("predicted digit: {}, true label: {label}", scores::argmax(&probabilities));
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -29,6 +29,7 @@ fn train_then_evaluate_then_predict() {
     let accuracy: f32 = text.lines().find_map(|l| l.strip_prefix("test accuracy: ")).unwrap().parse().unwrap();
     assert!(accuracy > 0.95, "{text}");
     assert!(text.contains("epoch 1: loss"), "epoch lines show in a log, without a terminal: {text}");
+    assert!(text.starts_with("model: 784 → 128 → 64 → 10, seed 3 (109386 parameters)"), "{text}");
 
     let evaluated = stdout(&mnist(&["evaluate", "--model", out]));
     assert!(evaluated.contains(&format!("test accuracy: {accuracy:.4}")), "{evaluated}");
@@ -104,6 +105,7 @@ fn ctrl_c_stops_after_the_current_step_and_saves_the_model_marked_interrupted() 
         .unwrap();
     // Interrupt once the first epoch has finished.
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert!(lines.next().unwrap().unwrap().starts_with("model: 784 → 128 → 64 → 10, seed 42"));
     assert!(lines.next().unwrap().unwrap().starts_with("epoch 1:"));
     let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     assert!(killed.success());
@@ -118,4 +120,62 @@ fn ctrl_c_stops_after_the_current_step_and_saves_the_model_marked_interrupted() 
     assert!((2..100).contains(&epochs), "stopped early, after the first epoch: {epochs}");
     let evaluated = mnist(&["evaluate", "--model", dir.path().to_str().unwrap()]);
     assert!(evaluated.status.success(), "the saved model loads");
+}
+
+/// Trains `hidden` for one epoch into a fresh folder; the test accuracy it printed, the folder,
+/// and what `evaluate` prints for the saved model.
+fn train_and_evaluate(hidden: &str) -> (f32, tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let trained = mnist(&["train", "--hidden", hidden, "--epochs", "1", "--out", out]);
+    assert!(trained.status.success(), "{}", String::from_utf8_lossy(&trained.stderr));
+    let text = stdout(&trained);
+    let accuracy = text.lines().find_map(|l| l.strip_prefix("test accuracy: ")).unwrap().parse().unwrap();
+    (accuracy, dir, stdout(&mnist(&["evaluate", "--model", out])))
+}
+
+#[test]
+fn hidden_sets_the_architecture_which_is_saved_and_reloaded() {
+    for (hidden, sizes, floor) in [("none", vec![], 0.88), ("64,64,64", vec![64, 64, 64], 0.93)] {
+        let (accuracy, dir, evaluated) = train_and_evaluate(hidden);
+        assert!(accuracy > floor, "--hidden {hidden}: {accuracy}");
+        assert!(evaluated.contains(&format!("test accuracy: {accuracy:.4}")), "--hidden {hidden}: {evaluated}");
+        let card: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join("config.json")).unwrap()).unwrap();
+        assert_eq!(card["model"]["hidden"], serde_json::json!(sizes));
+        assert_eq!(card["model"]["seed"], 42);
+    }
+}
+
+#[test]
+fn a_hidden_size_that_is_not_a_number_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = mnist(&["train", "--hidden", "128,x", "--out", dir.path().to_str().unwrap()]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("`x` is not a number of units"), "{stderr}");
+    let output = mnist(&["train", "--hidden", "128,0", "--out", dir.path().to_str().unwrap()]);
+    assert!(one_line_error(&output).contains("hidden layer 2 has 0 units"));
+}
+
+#[test]
+fn an_installed_binary_finds_the_bundled_data_from_the_checkout_or_says_where_it_looked() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let installed = elsewhere.path().join("mnist");
+    std::fs::copy(env!("CARGO_BIN_EXE_mnist"), &installed).unwrap();
+    let run = |cwd: &std::path::Path| {
+        Command::new(&installed)
+            .args(["train", "--batch-size", "0", "--out", elsewhere.path().join("model").to_str().unwrap()])
+            .current_dir(cwd)
+            .env_remove("MNIST_DIR")
+            .output()
+            .unwrap()
+    };
+    // Run from the checkout: the data is found (and the next check, the batch size, speaks).
+    let checkout = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    assert!(one_line_error(&run(std::path::Path::new(checkout))).contains("between 1 and the 60000"));
+    // Run from elsewhere: one line naming the places it looked and MNIST_DIR.
+    let message = one_line_error(&run(elsewhere.path()));
+    let looked = elsewhere.path().join("data/mnist").display().to_string();
+    assert!(message.contains("not found") && message.contains(&looked) && message.contains("MNIST_DIR"), "{message}");
 }

@@ -2,7 +2,7 @@
 //!
 //! The same reader loads Fashion-MNIST, which ships in the same format.
 
-use crate::error::{Error, IdxProblem, Result};
+use crate::error::{BadLabel, Error, IdxProblem, Result};
 use candle_core::{Device, Tensor};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -14,8 +14,8 @@ pub const IMAGE_SIDE: usize = 28;
 pub const IMAGE_PIXELS: usize = IMAGE_SIDE * IMAGE_SIDE;
 pub const NUM_CLASSES: usize = 10;
 
-/// The folder of the MNIST copy that ships with the project, so it works offline.
-pub const BUNDLED_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/mnist");
+/// The folder of the MNIST copy that ships with the project, relative to the checkout's root.
+pub const BUNDLED: &str = "data/mnist";
 /// Where Debian's `dataset-fashion-mnist` package puts Fashion-MNIST.
 pub const FASHION_DIR: &str = "/usr/share/datasets/fashion-mnist";
 
@@ -38,19 +38,12 @@ pub struct Mnist {
 }
 
 impl Mnist {
-    /// Loads from `MNIST_DIR` when it is set, else from the bundled copy.
+    /// Loads from `MNIST_DIR` when it is set, else from the bundled copy (see [`bundled_dir`]).
     pub fn load() -> Result<Self> {
-        Self::load_from(None)
-    }
-
-    /// Loads from `dir` when given, else `MNIST_DIR`, else the bundled copy.
-    pub fn load_from(dir: Option<&Path>) -> Result<Self> {
-        let dir = match (dir, std::env::var_os("MNIST_DIR")) {
-            (Some(dir), _) => dir.to_path_buf(),
-            (None, Some(env_dir)) => PathBuf::from(env_dir),
-            (None, None) => PathBuf::from(BUNDLED_DIR),
-        };
-        Self::load_dir(dir)
+        match std::env::var_os("MNIST_DIR") {
+            Some(dir) => Self::load_dir(PathBuf::from(dir)),
+            None => Self::load_dir(bundled_dir()?),
+        }
     }
 
     /// Fashion-MNIST from Debian's package (`apt install dataset-fashion-mnist`).
@@ -201,9 +194,9 @@ fn parse_idx(mut reader: impl Read, kind: IdxKind) -> Result<IdxFile, IdxProblem
         return Err(IdxProblem::TrailingBytes { expected, extra });
     }
     if kind == IdxKind::Labels
-        && let Some((index, &label)) = bytes.iter().enumerate().find(|(_, l)| usize::from(**l) >= NUM_CLASSES)
+        && let Some(bad) = BadLabel::find(bytes.iter().map(|&l| u32::from(l)))
     {
-        return Err(IdxProblem::BadLabel { index, label });
+        return Err(IdxProblem::BadLabel(bad));
     }
     let mut hasher = Sha256::new();
     hasher.update(&header);
@@ -243,6 +236,27 @@ fn to_tensors(images: (PathBuf, IdxFile), labels: (PathBuf, IdxFile)) -> Result<
     }
     let label_values: Vec<u32> = labels.bytes.iter().map(|&l| u32::from(l)).collect();
     Ok((pixels_to_tensor(&images.bytes, images.count)?, Tensor::from_vec(label_values, labels.count, &Device::Cpu)?))
+}
+
+/// The bundled `data/mnist`, found at run time in the folders above the running program (`mnist`
+/// built in the checkout's `target/`) and then above the current folder (a notebook, a test, an
+/// installed `mnist` run from the checkout). The error lists every place it looked.
+pub fn bundled_dir() -> Result<PathBuf> {
+    let beside_program = std::env::current_exe().ok().and_then(|exe| exe.parent().map(Path::to_path_buf));
+    let starts = [beside_program, std::env::current_dir().ok()];
+    let candidates: Vec<PathBuf> =
+        starts.iter().flatten().flat_map(|start| start.ancestors().map(|dir| dir.join(BUNDLED))).collect();
+    let holds_data = |dir: &&PathBuf| find_file(dir, TRAIN_IMAGES).is_ok();
+    candidates.iter().find(holds_data).cloned().ok_or_else(|| {
+        let mut searched: Vec<String> = Vec::new();
+        for dir in &candidates {
+            let shown = dir.display().to_string();
+            if !searched.contains(&shown) {
+                searched.push(shown);
+            }
+        }
+        Error::DataNotFound { file: TRAIN_IMAGES.to_string(), searched: format!("{} (as .gz or raw)", searched.join(", ")) }
+    })
 }
 
 /// `name.gz`, else `name`, inside `dir`.

@@ -29,6 +29,9 @@ pub enum Error {
     #[error("shape mismatch: {0}")]
     Shape(String),
 
+    #[error(transparent)]
+    Label(#[from] BadLabel),
+
     #[error("image: {0}")]
     Image(String),
 
@@ -65,10 +68,31 @@ pub enum IdxProblem {
     TrailingBytes { expected: u64, extra: u64 },
     #[error("images are {rows}×{cols}, expected 28×28")]
     BadDimensions { rows: u32, cols: u32 },
-    #[error("label {label} at index {index} is not a digit 0–9")]
-    BadLabel { index: usize, label: u8 },
+    #[error(transparent)]
+    BadLabel(#[from] BadLabel),
     #[error("not a valid gzip stream: {0}")]
     Gzip(String),
+}
+
+/// A label outside 0–9, wherever labels come from (a file, a tensor, a slice).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("label {label} at index {index} is not a digit 0–9")]
+pub struct BadLabel {
+    pub index: usize,
+    pub label: u32,
+}
+
+impl BadLabel {
+    /// The first label that is not a digit 0–9: the one check of every label the crate reads.
+    pub fn find(labels: impl IntoIterator<Item = u32>) -> Option<BadLabel> {
+        let mut indexed = labels.into_iter().enumerate();
+        indexed.find(|&(_, label)| label as usize >= crate::data::NUM_CLASSES).map(|(index, label)| BadLabel { index, label })
+    }
+
+    /// `Err` with the first bad label, if any.
+    pub fn check(labels: &[u32]) -> Result<(), BadLabel> {
+        BadLabel::find(labels.iter().copied()).map_or(Ok(()), Err)
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,10 +1,9 @@
 //! Batched evaluation: loss, accuracy, the confusion matrix and which images were misclassified.
 
-use crate::backprop::softmax_parts;
 use crate::data::NUM_CLASSES;
-use crate::error::{Error, Result};
+use crate::error::{BadLabel, Error, Result};
 use crate::model::Mlp;
-use crate::threads::Phase;
+use crate::scores::softmax_parts;
 use candle_core::Tensor;
 use std::fmt;
 
@@ -74,21 +73,19 @@ impl ConfusionMatrix {
     }
 }
 
-/// Evaluates `model` on `images` `[n, 784]` and `labels` `[n]`, in batches, on every core.
+/// Evaluates `model` on `images` `[n, 784]` and `labels` `[n]`, in batches, on every core
+/// (see [`crate::threads`]).
 pub fn evaluate(model: &Mlp, images: &Tensor, labels: &Tensor) -> Result<Evaluation> {
     let labels = labels.to_vec1::<u32>()?;
     let count = images.dim(0)?;
     if count != labels.len() || count == 0 {
         return Err(Error::Shape(format!("{count} images but {} labels", labels.len())));
     }
-    if let Some(bad) = labels.iter().find(|&&l| l as usize >= NUM_CLASSES) {
-        return Err(Error::Shape(format!("label {bad} is not a digit 0–9")));
-    }
-    let _phase = Phase::inference();
+    BadLabel::check(&labels)?;
     let (mut total_loss, mut predictions) = (0.0f64, Vec::with_capacity(count));
     for start in (0..count).step_by(CHUNK) {
         let len = CHUNK.min(count - start);
-        let logits = model.forward(&images.narrow(0, start, len)?)?.to_vec2::<f32>()?;
+        let logits = model.infer(&images.narrow(0, start, len)?)?.to_vec2::<f32>()?;
         for (row, &label) in logits.iter().zip(&labels[start..start + len]) {
             let (argmax, max, sum) = softmax_parts(row);
             total_loss += f64::from(sum.ln() + max - row[label as usize]);

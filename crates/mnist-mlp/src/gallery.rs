@@ -89,7 +89,7 @@ pub fn mistakes(model: &Mlp, images: &Tensor, evaluation: &Evaluation, count: us
 /// The first layer's weights: for each of the first `count` units, its 784 input weights as a
 /// 28×28 picture of the pattern it responds to (red: ink there raises it, blue: lowers it).
 pub fn first_layer(model: &Mlp, count: usize) -> Result<Svg> {
-    let weights = model.layers[0].weight.to_vec2::<f32>()?; // [128, 784]
+    let weights = model.layers()[0].weight.to_vec2::<f32>()?; // [units, 784]
     let tiles: Vec<Tile> =
         weights.iter().take(count).enumerate().map(|(unit, w)| Tile::weights(w, format!("unit {unit}"))).collect();
     grid(&tiles, 8)
@@ -105,10 +105,7 @@ pub fn grid(tiles: &[Tile], columns: usize) -> Result<Svg> {
     }
     let columns = columns.clamp(1, tiles.len().max(1));
     let (width, height) = (columns * CELL, tiles.len().div_ceil(columns) * (CELL + CAPTION));
-    let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\">\
-         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>"
-    );
+    let mut svg = String::new();
     for (i, tile) in tiles.iter().enumerate() {
         let (x, y) = ((i % columns) * CELL + 6, (i / columns) * (CELL + CAPTION) + 6);
         let side = IMAGE_SIDE * SCALE;
@@ -116,7 +113,7 @@ pub fn grid(tiles: &[Tile], columns: usize) -> Result<Svg> {
             svg,
             "<image x=\"{x}\" y=\"{y}\" width=\"{side}\" height=\"{side}\" style=\"image-rendering:pixelated\" \
              href=\"data:image/png;base64,{}\"/><rect x=\"{x}\" y=\"{y}\" width=\"{side}\" height=\"{side}\" \
-             fill=\"none\" stroke=\"#ccc\"/><text x=\"{}\" y=\"{}\" font-family=\"sans-serif\" font-size=\"13\" \
+             fill=\"none\" stroke=\"#ccc\"/><text x=\"{}\" y=\"{}\" font-size=\"13\" \
              text-anchor=\"middle\" fill=\"{}\">{}</text>",
             png_base64(&tile.rgb)?,
             x + side / 2,
@@ -125,8 +122,7 @@ pub fn grid(tiles: &[Tile], columns: usize) -> Result<Svg> {
             escape(&tile.caption)
         );
     }
-    svg.push_str("</svg>");
-    Ok(Svg::new(svg))
+    Ok(Svg::document(width, height, &svg))
 }
 
 /// Pictures of any size in a row, each shown 112 px high with its caption: e.g. the stages of
@@ -153,18 +149,14 @@ pub fn strip(pictures: &[(&str, DynamicImage)]) -> Result<Svg> {
             "<image x=\"{left}\" y=\"6\" width=\"{width}\" height=\"{HEIGHT}\" preserveAspectRatio=\"none\" \
              style=\"image-rendering:pixelated\" href=\"data:image/png;base64,{png}\"/><rect x=\"{left}\" y=\"6\" \
              width=\"{width}\" height=\"{HEIGHT}\" fill=\"none\" stroke=\"#ccc\"/><text x=\"{}\" y=\"{}\" \
-             font-family=\"sans-serif\" font-size=\"13\" text-anchor=\"middle\">{}</text>",
+             font-size=\"13\" text-anchor=\"middle\">{}</text>",
             left + width / 2,
             HEIGHT + 24,
             escape(caption)
         );
         x += slot + 14;
     }
-    let (width, height) = (x, HEIGHT + 32);
-    Ok(Svg::new(format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\">\
-         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>{body}</svg>"
-    )))
+    Ok(Svg::document(x as usize, (HEIGHT + 32) as usize, &body))
 }
 
 /// Each prepared digit as the model saw it, captioned with the prediction and its probability.
@@ -180,7 +172,7 @@ pub fn predictions(predictions: &[FilePrediction]) -> Result<Svg> {
 
 /// Image files side by side, captioned with their names.
 pub fn files<P: AsRef<std::path::Path>>(paths: &[P]) -> Result<Svg> {
-    let pictures = paths.iter().map(crate::image::open).collect::<Result<Vec<_>>>()?;
+    let pictures = paths.iter().map(crate::image::read).collect::<Result<Vec<_>>>()?;
     let names: Vec<String> =
         paths.iter().map(|p| p.as_ref().file_name().unwrap_or_default().to_string_lossy().into_owned()).collect();
     strip(&names.iter().map(String::as_str).zip(pictures).collect::<Vec<_>>())

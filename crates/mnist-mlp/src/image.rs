@@ -7,12 +7,16 @@
 //! stage so a notebook can show them.
 //!
 //! This module also re-exports the `image` crate, so `mnist_mlp::image::DynamicImage` and the
-//! rest are at hand without a second dependency.
+//! rest are at hand without a second dependency. Its own readers are [`read`] and [`read_bytes`]
+//! (size limits, errors that name the file); the crate's `open` and `load_from_memory` keep
+//! their names and meaning.
 
 pub use ::image::*;
 
 use crate::data::{IMAGE_PIXELS, IMAGE_SIDE};
 use crate::error::{Error, Result};
+use crate::model::Mlp;
+use crate::scores;
 use candle_core::{Device, Tensor};
 use std::path::Path;
 
@@ -73,41 +77,38 @@ pub struct FilePrediction {
 
 impl FilePrediction {
     /// The `n` most likely digits with their probabilities, most likely first.
-    pub fn top(&self, n: usize) -> Vec<(u32, f32)> {
-        let mut ranked: Vec<(u32, f32)> = (0..).zip(self.probabilities.iter().copied()).collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-        ranked.truncate(n);
-        ranked
+    pub fn top(&self, n: usize) -> Vec<(usize, f32)> {
+        scores::top(&self.probabilities, n)
     }
 }
 
 /// Opens, prepares and classifies one image file.
-pub fn predict_file(model: &crate::model::Mlp, path: impl AsRef<Path>) -> Result<FilePrediction> {
+pub fn predict_file(model: &Mlp, path: impl AsRef<Path>) -> Result<FilePrediction> {
     let prepared = prepare_file(path.as_ref())?;
     let probabilities = model.probabilities(&prepared.tensor()?)?.squeeze(0)?.to_vec1::<f32>()?;
-    let digit = (0..).zip(&probabilities).max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(d, _)| d);
+    let digit = scores::argmax(&probabilities) as u32;
     Ok(FilePrediction { file: path.as_ref().to_path_buf(), digit, probabilities, prepared })
 }
 
 /// Files larger than this are refused unread.
 pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
 
-/// Opens an image file of any common format (PNG, JPEG, BMP, GIF, WebP, TIFF), within size limits.
-pub fn open(path: impl AsRef<Path>) -> Result<DynamicImage> {
+/// Reads an image file of any common format (PNG, JPEG, BMP, GIF, WebP, TIFF), within size limits.
+pub fn read(path: impl AsRef<Path>) -> Result<DynamicImage> {
     let path = path.as_ref();
     let size = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
     if size > MAX_FILE_BYTES {
         return Err(Error::file(path, format!("too large: {size} bytes (at most {MAX_FILE_BYTES} are read)")));
     }
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    decode(&bytes).map_err(|e| match e {
+    read_bytes(&bytes).map_err(|e| match e {
         Error::Image(problem) => Error::file(path, problem),
         other => other,
     })
 }
 
 /// Decodes an image from its bytes; the format comes from the bytes, not from a file name.
-pub fn decode(bytes: &[u8]) -> Result<DynamicImage> {
+pub fn read_bytes(bytes: &[u8]) -> Result<DynamicImage> {
     if bytes.is_empty() {
         return Err(Error::Image("the file is empty".into()));
     }
@@ -128,7 +129,7 @@ pub fn decode(bytes: &[u8]) -> Result<DynamicImage> {
 /// Opens and prepares an image file; errors name the file.
 pub fn prepare_file(path: impl AsRef<Path>) -> Result<Prepared> {
     let path = path.as_ref();
-    prepare(&open(path)?).map_err(|e| match e {
+    prepare(&read(path)?).map_err(|e| match e {
         Error::Image(problem) => Error::file(path, problem),
         other => other,
     })

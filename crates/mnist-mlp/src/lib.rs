@@ -3,9 +3,10 @@
 //! ```no_run
 //! use mnist_mlp::prelude::*;
 //! let data = Mnist::load()?;
-//! let mut model = Mlp::new(42)?;
+//! let mut model = MlpConfig::default().init(&Device::Cpu)?; // 784 → 128 → 64 → 10, seed 42
 //! let history = train(&mut model, &data, &TrainConfig::default(), |_| {})?;
 //! println!("test accuracy: {:.4}", history.test_accuracy().unwrap_or_default());
+//! let logits = data.test_images.apply(&model)?; // a candle `Module`
 //! # Ok::<(), mnist_mlp::Error>(())
 //! ```
 
@@ -19,10 +20,11 @@ mod fused;
 pub mod gallery;
 pub mod history;
 pub mod image;
+mod matmul;
 pub mod model;
 pub mod optim;
 pub mod plot;
-pub mod styles;
+pub mod scores;
 pub mod threads;
 pub mod train;
 
@@ -32,20 +34,21 @@ pub use candle_core;
 pub use candle_nn;
 pub use plotters;
 
-pub use error::{Error, IdxProblem, Result};
+pub use error::{BadLabel, Error, IdxProblem, Result};
 
 /// What a notebook or program usually needs, in one `use`.
 pub mod prelude {
     pub use crate::backprop::Backward;
-    pub use crate::checkpoint::{ModelCard, load, save};
+    pub use crate::checkpoint::ModelCard;
     pub use crate::data::{IMAGE_PIXELS, IMAGE_SIDE, Mnist, NUM_CLASSES};
     pub use crate::error::{Error, Result};
     pub use crate::eval::{ConfusionMatrix, Evaluation, evaluate};
     pub use crate::history::{EpochStats, History};
-    pub use crate::model::{Dense, Mlp, Summary};
+    pub use crate::model::{Activation, Dense, Mlp, MlpConfig, Summary};
     pub use crate::optim::{Adam, AdamConfig};
     pub use crate::plot::{Series, Svg};
     pub use crate::train::{Progress, TrainConfig, print_epochs, train, train_until};
     pub use crate::{gallery, plot};
-    pub use candle_core::{D, DType, Device, IndexOp, Tensor};
+    pub use candle_core::{D, DType, Device, IndexOp, Module, Tensor};
+    pub use candle_nn::{Optimizer, VarBuilder, VarMap};
 }

@@ -10,8 +10,9 @@
 //! The four lines run as one loop over the parameter's memory (a Candle in-place op), instead of
 //! a dozen tensor ops that would each allocate a new tensor.
 
-use crate::error::{Error, Result};
-use candle_core::{CpuStorage, InplaceOp2, Layout, Tensor, Var, bail};
+use candle_core::backprop::GradStore;
+use candle_core::{CpuStorage, DType, InplaceOp2, Layout, Var, bail};
+use candle_nn::Optimizer;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 
@@ -37,33 +38,36 @@ struct Moments {
     variance: Vec<f32>,
 }
 
+/// Adam as a Candle [`Optimizer`]: `Adam::new(model.vars().all_vars(), config)`, then
+/// `adam.step(&gradients)` with the gradients of `loss.backward()` or of
+/// [`crate::backprop::gradients`], each parameter finding its own by identity. A parameter
+/// without a gradient (one the loss does not reach) is left as it is, as Candle's optimizers do.
 #[derive(Debug, Clone)]
 pub struct Adam {
     pub config: AdamConfig,
     step: i32,
-    moments: Vec<Moments>,
+    parameters: Vec<(Var, Moments)>,
 }
 
-impl Adam {
-    /// One set of moments per parameter, in the order `step` will receive them.
-    pub fn new(parameters: &[&Var], config: AdamConfig) -> Self {
-        let moments = parameters
-            .iter()
-            .map(|p| Moments { mean: vec![0.0; p.elem_count()], variance: vec![0.0; p.elem_count()] })
+impl Optimizer for Adam {
+    type Config = AdamConfig;
+
+    fn new(vars: Vec<Var>, config: AdamConfig) -> candle_core::Result<Self> {
+        if let Some(var) = vars.iter().find(|v| v.dtype() != DType::F32) {
+            bail!("Adam updates f32 parameters, got a {:?} parameter of shape {:?}", var.dtype(), var.dims());
+        }
+        let parameters = vars
+            .into_iter()
+            .map(|var| {
+                let n = var.elem_count();
+                (var, Moments { mean: vec![0.0; n], variance: vec![0.0; n] })
+            })
             .collect();
-        Adam { config, step: 0, moments }
+        Ok(Adam { config, step: 0, parameters })
     }
 
-    /// Applies one update; `gradients[i]` belongs to `parameters[i]`.
-    pub fn step(&mut self, parameters: &[&Var], gradients: &[Tensor]) -> Result<()> {
-        if parameters.len() != self.moments.len() || gradients.len() != self.moments.len() {
-            return Err(Error::Shape(format!(
-                "Adam holds {} parameters, got {} parameters and {} gradients",
-                self.moments.len(),
-                parameters.len(),
-                gradients.len()
-            )));
-        }
+    /// Applies one update to every parameter that has a gradient in `gradients`.
+    fn step(&mut self, gradients: &GradStore) -> candle_core::Result<()> {
         self.step += 1;
         let c = self.config;
         let alpha = c.learning_rate * (1.0 - c.beta2.powi(self.step)).sqrt() / (1.0 - c.beta1.powi(self.step));
@@ -73,11 +77,21 @@ impl Adam {
             beta2: c.beta2 as f32,
             epsilon: c.epsilon as f32,
         };
-        for ((parameter, gradient), moments) in parameters.iter().zip(gradients).zip(&mut self.moments) {
-            parameter
-                .inplace_op2(&gradient.contiguous()?, &AdamUpdate { moments: RefCell::new(moments), coefficients })?;
+        for (parameter, moments) in &mut self.parameters {
+            if let Some(gradient) = gradients.get(parameter) {
+                parameter
+                    .inplace_op2(&gradient.contiguous()?, &AdamUpdate { moments: RefCell::new(moments), coefficients })?;
+            }
         }
         Ok(())
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.config.learning_rate
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f64) {
+        self.config.learning_rate = learning_rate;
     }
 }
 

@@ -14,9 +14,14 @@ use std::path::Path;
 pub struct Svg(pub String);
 
 impl Svg {
-    /// Wraps an SVG document, letting it shrink to fit a narrow page (it keeps its aspect ratio).
-    pub fn new(svg: String) -> Self {
-        Svg(svg.replacen("<svg ", "<svg style=\"max-width:100%;height:auto\" ", 1))
+    /// The one SVG writer: a `width`×`height` document on white around `body` (elements, or a
+    /// whole SVG drawn by plotters), shrinking to fit a narrow page with its aspect ratio kept.
+    pub fn document(width: usize, height: usize, body: &str) -> Self {
+        Svg(format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
+             viewBox=\"0 0 {width} {height}\" style=\"max-width:100%;height:auto\" font-family=\"{FONT}\">\
+             <rect width=\"100%\" height=\"100%\" fill=\"white\"/>{body}</svg>"
+        ))
     }
 
     pub fn as_str(&self) -> &str {
@@ -124,7 +129,7 @@ pub fn bars<S: AsRef<str>>(
 /// Softmax probabilities of one image as bars, the predicted digit highlighted.
 pub fn probabilities(probabilities: &[f32]) -> Result<Svg> {
     let digits: Vec<String> = (0..probabilities.len()).map(|d| d.to_string()).collect();
-    let predicted = probabilities.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i);
+    let predicted = (!probabilities.is_empty()).then(|| crate::scores::argmax(probabilities));
     bars("Probability of each digit", "probability", &digits, probabilities, predicted)
 }
 
@@ -138,9 +143,7 @@ pub fn confusion(matrix: &ConfusionMatrix) -> Result<Svg> {
     let largest_error = errors.map(|(l, p)| matrix.counts[l][p]).max().unwrap_or(0).max(1);
     let side = LEFT + NUM_CLASSES * CELL + 16;
     let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{side}\" height=\"{side}\" viewBox=\"0 0 {side} {side}\" \
-         font-family=\"{FONT}\"><rect width=\"100%\" height=\"100%\" fill=\"white\"/>\
-         <text x=\"{}\" y=\"22\" font-size=\"15\" text-anchor=\"middle\">predicted digit</text>\
+        "<text x=\"{}\" y=\"22\" font-size=\"15\" text-anchor=\"middle\">predicted digit</text>\
          <text x=\"18\" y=\"{}\" font-size=\"15\" text-anchor=\"middle\" transform=\"rotate(-90 18 {})\">true digit</text>",
         LEFT + NUM_CLASSES * CELL / 2,
         TOP + NUM_CLASSES * CELL / 2,
@@ -174,8 +177,7 @@ pub fn confusion(matrix: &ConfusionMatrix) -> Result<Svg> {
             );
         }
     }
-    svg += "</svg>";
-    Ok(Svg::new(svg))
+    Ok(Svg::document(side, side, &svg))
 }
 
 fn render(size: (u32, u32), draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<()>) -> Result<Svg> {
@@ -186,7 +188,7 @@ fn render(size: (u32, u32), draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift
         draw(&root)?;
         root.present()?;
     }
-    Ok(Svg::new(svg))
+    Ok(Svg::document(size.0 as usize, size.1 as usize, &svg))
 }
 
 fn draw_lines(

@@ -7,8 +7,8 @@ use crate::eval::evaluate;
 use crate::history::{EpochStats, History};
 use crate::model::Mlp;
 use crate::optim::{Adam, AdamConfig};
-use crate::threads::Phase;
 use candle_core::Tensor;
+use candle_nn::Optimizer;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -23,14 +23,12 @@ pub struct TrainConfig {
     pub batch_size: usize,
     /// Adam's step size; its other settings are Keras' defaults (see [`AdamConfig`]).
     pub learning_rate: f64,
-    /// Seeds the shuffling (the model's initial weights take their seed in [`Mlp::new`]).
-    pub seed: u64,
     pub backward: Backward,
 }
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { epochs: 5, batch_size: 32, learning_rate: 1e-3, seed: 42, backward: Backward::Manual }
+        TrainConfig { epochs: 5, batch_size: 32, learning_rate: 1e-3, backward: Backward::Manual }
     }
 }
 
@@ -69,7 +67,9 @@ pub enum Progress<'a> {
     Epoch(&'a EpochStats),
 }
 
-/// Trains `model` on `data.train_*`, evaluating on `data.test_*` after every epoch.
+/// Trains `model` on `data.train_*`, evaluating on `data.test_*` after every epoch. The images
+/// are shuffled with the model's seed ([`crate::model::MlpConfig::seed`]), so one number decides
+/// the initial weights and the order, and the saved card records it.
 ///
 /// Same seed, same machine: the same `History` (but for the seconds), bit for bit. A non-finite
 /// loss stops training with [`Error::Diverged`] and restores the weights the epoch started with.
@@ -96,9 +96,9 @@ pub fn train_until(
     let train_labels = data.train_labels.to_vec1::<u32>()?;
     // The weights change in place (Candle `Var`s), so shared references suffice from here on.
     let model: &Mlp = model;
-    let parameters: Vec<_> = model.parameters().into_iter().map(|(_, var)| var).collect();
-    let mut adam = Adam::new(&parameters, config.adam());
-    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+    let parameters = model.vars().all_vars();
+    let mut adam = Adam::new(parameters.clone(), config.adam())?;
+    let mut rng = ChaCha8Rng::seed_from_u64(model.config().seed);
     let mut order: Vec<u32> = (0..train_len as u32).collect();
     let steps = train_len.div_ceil(config.batch_size);
     let mut history = History::default();
@@ -109,7 +109,6 @@ pub fn train_until(
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
         // The last good weights: restored if the loss turns non-finite during this epoch.
         let epoch_start: Vec<Tensor> = parameters.iter().map(|p| p.copy()).collect::<candle_core::Result<_>>()?;
-        let phase = Phase::training();
         for (step, batch) in order.chunks(config.batch_size).enumerate() {
             let indices = Tensor::from_slice(batch, batch.len(), data.train_images.device())?;
             let images = data.train_images.index_select(&indices, 0)?; // [batch, 784]
@@ -126,7 +125,7 @@ pub fn train_until(
                     completed: Box::new(history),
                 });
             }
-            adam.step(&parameters, &batch_result.gradients)?;
+            adam.step(&batch_result.gradients)?;
             loss_sum += f64::from(batch_result.loss) * batch.len() as f64;
             correct += batch_result.correct;
             seen += batch.len();
@@ -143,7 +142,6 @@ pub fn train_until(
                 break;
             }
         }
-        drop(phase);
         let seconds = started.elapsed().as_secs_f64();
         let test = evaluate(model, &data.test_images, &data.test_labels)?;
         history.epochs.push(EpochStats {

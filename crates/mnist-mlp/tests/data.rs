@@ -2,7 +2,7 @@
 
 use flate2::{Compression, write::GzEncoder};
 use mnist_mlp::prelude::*;
-use mnist_mlp::{IdxProblem, data::BUNDLED_DIR};
+use mnist_mlp::{BadLabel, IdxProblem, data::bundled_dir};
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -70,7 +70,7 @@ fn idx_problem(dir: &Path) -> (PathBuf, IdxProblem, String) {
 
 #[test]
 fn bundled_mnist_has_the_documented_shapes_and_labels() {
-    let data = Mnist::load_dir(BUNDLED_DIR).unwrap();
+    let data = Mnist::load_dir(bundled_dir().unwrap()).unwrap();
     assert_eq!(data.train_images.dims(), [60_000, 784]);
     assert_eq!(data.train_labels.dims(), [60_000]);
     assert_eq!(data.test_images.dims(), [10_000, 784]);
@@ -175,7 +175,7 @@ fn an_absurd_header_count_fails_without_a_huge_allocation() {
 fn a_label_outside_0_to_9_is_rejected() {
     let dir = with_file("t10k-labels-idx1-ubyte", labels_file(2, &[7, 12]));
     let (_, problem, _) = idx_problem(dir.path());
-    assert_eq!(problem, IdxProblem::BadLabel { index: 1, label: 12 });
+    assert_eq!(problem, IdxProblem::BadLabel(BadLabel { index: 1, label: 12 }));
 }
 
 #[test]
@@ -213,9 +213,18 @@ fn matching_checksums_load() {
 }
 
 #[test]
-fn the_explicit_folder_wins_over_mnist_dir() {
+fn the_bundled_copy_is_found_at_run_time_above_the_program() {
+    // This test's executable lies in the checkout's target/ folder: data/mnist is found above it.
+    let dir = bundled_dir().unwrap();
+    assert!(dir.ends_with("data/mnist") && dir.join("train-images-idx3-ubyte.gz").is_file(), "{}", dir.display());
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap();
+    assert_eq!(dir.canonicalize().unwrap(), checkout.join("data/mnist"));
+}
+
+#[test]
+fn an_explicit_folder_is_read_as_given() {
     let dir = write_dir(&tiny_set(), false);
-    let data = Mnist::load_from(Some(dir.path())).unwrap();
+    let data = Mnist::load_dir(dir.path()).unwrap();
     assert_eq!(data.dir, dir.path());
 }
 
@@ -232,11 +241,11 @@ fn identical_to_candle_datasets_load_dir() {
         ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
     {
         let mut raw = Vec::new();
-        let file = std::fs::File::open(Path::new(BUNDLED_DIR).join(format!("{name}.gz"))).unwrap();
+        let file = std::fs::File::open(bundled_dir().unwrap().join(format!("{name}.gz"))).unwrap();
         std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(file), &mut raw).unwrap();
         std::fs::write(dir.path().join(name), raw).unwrap();
     }
-    let ours = Mnist::load_dir(BUNDLED_DIR).unwrap();
+    let ours = Mnist::load_dir(bundled_dir().unwrap()).unwrap();
     let theirs = candle_datasets::vision::mnist::load_dir(dir.path()).unwrap();
     let same = |a: &Tensor, b: &Tensor| {
         let b = b.to_dtype(a.dtype()).unwrap();

@@ -3,7 +3,8 @@
 
 use mnist_mlp::checkpoint::from_bytes;
 use mnist_mlp::data::{IdxKind, decode_idx};
-use mnist_mlp::image::{decode, prepare};
+use mnist_mlp::candle_core::Device;
+use mnist_mlp::image::{prepare, read_bytes};
 use std::path::{Path, PathBuf};
 
 fn inputs(target: &str) -> Vec<PathBuf> {
@@ -35,7 +36,7 @@ fn model_inputs_never_panic() {
         let bytes = std::fs::read(&file).unwrap();
         let split = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
         let (config, weights) = (&bytes[..split], bytes.get(split + 1..).unwrap_or_default());
-        let result = from_bytes(config, Path::new("config.json"), weights, Path::new("model.safetensors"));
+        let result = from_bytes(config, Path::new("config.json"), weights, Path::new("model.safetensors"), &Device::Cpu);
         assert!(result.is_err(), "{}: the seeds are all damaged models", file.display());
     }
 }
@@ -44,7 +45,7 @@ fn model_inputs_never_panic() {
 fn image_inputs_never_panic() {
     let mut prepared = 0;
     for file in inputs("image") {
-        if let Ok(image) = decode(&std::fs::read(&file).unwrap()) {
+        if let Ok(image) = read_bytes(&std::fs::read(&file).unwrap()) {
             prepared += usize::from(prepare(&image).is_ok());
         }
     }

@@ -1,9 +1,11 @@
 //! Your own digits: every format and colour type is read, bad files get one clear error, and a
 //! trained model reads MNIST test digits re-drawn in the styles people send.
 
+mod styles;
+
+use styles::Style;
 use mnist_mlp::image::{DynamicImage, ImageBuffer, ImageFormat, LumaA, Rgba, prepare, prepare_file};
 use mnist_mlp::prelude::*;
-use mnist_mlp::styles::Style;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -12,7 +14,7 @@ fn model() -> &'static (Mlp, Mnist) {
     static MODEL: OnceLock<(Mlp, Mnist)> = OnceLock::new();
     MODEL.get_or_init(|| {
         let data = Mnist::load().unwrap();
-        let mut model = Mlp::new(42).unwrap();
+        let mut model = MlpConfig::default().init(&Device::Cpu).unwrap();
         train(&mut model, &data, &TrainConfig::default(), |_| {}).unwrap();
         (model, data)
     })

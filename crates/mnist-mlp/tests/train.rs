@@ -1,7 +1,6 @@
 //! Training on real MNIST: it learns, it is deterministic, both gradient paths agree, and it
 //! refuses settings that cannot work.
 
-use mnist_mlp::candle_core;
 use mnist_mlp::prelude::*;
 use std::sync::OnceLock;
 
@@ -11,9 +10,13 @@ fn small() -> &'static Mnist {
     DATA.get_or_init(|| Mnist::load().unwrap().subset(10_000, 10_000).unwrap())
 }
 
+fn model(seed: u64) -> Mlp {
+    MlpConfig::default().with_seed(seed).init(&Device::Cpu).unwrap()
+}
+
 fn one_epoch(backward: Backward, seed: u64) -> (Mlp, History) {
-    let config = TrainConfig { epochs: 1, seed, backward, ..Default::default() };
-    let mut model = Mlp::new(seed).unwrap();
+    let config = TrainConfig { epochs: 1, backward, ..Default::default() };
+    let mut model = model(seed);
     let history = train(&mut model, small(), &config, |_| {}).unwrap();
     (model, history)
 }
@@ -32,7 +35,7 @@ fn one_epoch_on_10k_images_learns() {
 fn training_that_learns_nothing_ends_with_a_warning() {
     let data = small().subset(3_000, 1_000).unwrap();
     let config = TrainConfig { epochs: 1, learning_rate: 10.0, ..Default::default() };
-    let history = train(&mut Mlp::new(0).unwrap(), &data, &config, |_| {}).unwrap();
+    let history = train(&mut model(0), &data, &config, |_| {}).unwrap();
     let warning = history.warning().expect("a warning");
     assert!(warning.contains("learned nothing") && warning.contains("smaller learning rate"), "{warning}");
     assert!(history.to_html().contains("warning: training learned nothing"));
@@ -43,7 +46,7 @@ fn a_stop_request_ends_after_the_current_step_and_marks_the_history() {
     let stop = std::sync::atomic::AtomicBool::new(true);
     let config = TrainConfig { epochs: 3, ..Default::default() };
     let mut steps = 0;
-    let history = train_until(&mut Mlp::new(0).unwrap(), small(), &config, &stop, |p| {
+    let history = train_until(&mut model(0), small(), &config, &stop, |p| {
         steps += usize::from(matches!(p, Progress::Step { .. }));
     })
     .unwrap();
@@ -64,7 +67,7 @@ fn same_seed_gives_a_bit_identical_history_and_weights() {
     };
     assert_eq!(figures(&a), figures(&b));
     for ((name, wa), (_, wb)) in model_a.parameters().iter().zip(model_b.parameters()) {
-        let values = |v: &candle_core::Var| v.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let values = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
         assert_eq!(values(wa), values(wb), "{name}");
     }
     let (_, other) = one_epoch(Backward::Manual, 6);
@@ -84,7 +87,7 @@ fn progress_reports_every_step_and_every_epoch() {
     let data = small().subset(1_000, 500).unwrap();
     let config = TrainConfig { epochs: 2, batch_size: 128, ..Default::default() };
     let (mut steps, mut epochs) = (Vec::new(), Vec::new());
-    let history = train(&mut Mlp::new(0).unwrap(), &data, &config, |p| match p {
+    let history = train(&mut model(0), &data, &config, |p| match p {
         Progress::Step { epoch, step, steps: total, .. } => steps.push((epoch, step, total)),
         Progress::Epoch(stats) => epochs.push(stats.epoch),
     })
@@ -107,7 +110,7 @@ fn settings_that_cannot_train_are_rejected_with_the_allowed_range() {
         (TrainConfig { learning_rate: f64::NAN, ..Default::default() }, "finite"),
     ];
     for (config, expected) in cases {
-        let error = train(&mut Mlp::new(0).unwrap(), &data, &config, |_| {}).unwrap_err();
+        let error = train(&mut model(0), &data, &config, |_| {}).unwrap_err();
         assert!(matches!(error, Error::Config(_)), "{error}");
         assert!(error.to_string().contains(expected), "{error}");
     }
@@ -117,7 +120,7 @@ fn settings_that_cannot_train_are_rejected_with_the_allowed_range() {
 fn a_diverging_run_stops_with_the_epoch_and_step_and_keeps_finite_weights() {
     let data = small().subset(2_000, 100).unwrap();
     let config = TrainConfig { learning_rate: 1e12, ..Default::default() };
-    let mut model = Mlp::new(0).unwrap();
+    let mut model = model(0);
     match train(&mut model, &data, &config, |_| {}) {
         Err(Error::Diverged { epoch, step, loss, completed }) => {
             assert!(completed.epochs.len() < epoch, "only whole epochs before the bad one");
@@ -126,9 +129,41 @@ fn a_diverging_run_stops_with_the_epoch_and_step_and_keeps_finite_weights() {
         }
         other => panic!("expected divergence, got {other:?}"),
     }
-    let logits = model.forward(&data.test_images).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let logits = model.infer(&data.test_images).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
     assert!(logits.iter().all(|z| z.is_finite()), "the weights the epoch began with are restored");
-    let initial = Mlp::new(0).unwrap();
-    let first = |m: &Mlp| m.layers[0].weight.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let initial = self::model(0);
+    let first = |m: &Mlp| m.layers()[0].weight.flatten_all().unwrap().to_vec1::<f32>().unwrap();
     assert_eq!(first(&model), first(&initial), "it diverged in epoch 1, so those are the initial weights");
+}
+
+#[test]
+fn other_architectures_train_with_the_fast_backward_and_match_autograd() {
+    let data = small().subset(3_000, 1_000).unwrap();
+    for hidden in [&[256][..], &[64, 64, 64], &[]] {
+        let run = |backward| {
+            let mut model = MlpConfig::new(hidden).init(&Device::Cpu).unwrap();
+            let config = TrainConfig { epochs: 1, backward, ..Default::default() };
+            train(&mut model, &data, &config, |_| {}).unwrap().test_accuracy().unwrap()
+        };
+        let (manual, autograd) = (run(Backward::Manual), run(Backward::Autograd));
+        assert!(manual > 0.8, "{hidden:?}: test accuracy {manual}");
+        assert!((manual - autograd).abs() < 0.01, "{hidden:?}: manual {manual}, autograd {autograd}");
+    }
+}
+
+#[test]
+fn a_hand_written_loop_with_forward_and_candles_optimizer_learns() {
+    // What a learner writes from Candle's examples: forward (recording the graph), the loss,
+    // `backward_step`. Ten steps on one batch bring its loss down.
+    let model = model(4);
+    let images = small().train_images.narrow(0, 0, 64).unwrap();
+    let labels = small().train_labels.narrow(0, 0, 64).unwrap();
+    let mut adam = Adam::new(model.vars().all_vars(), AdamConfig::default()).unwrap();
+    let loss = || mnist_mlp::candle_nn::loss::cross_entropy(&images.apply(&model).unwrap(), &labels).unwrap();
+    let before = loss().to_scalar::<f32>().unwrap();
+    for _ in 0..10 {
+        adam.backward_step(&loss()).unwrap();
+    }
+    let after = loss().to_scalar::<f32>().unwrap();
+    assert!(after < 0.5 * before, "loss {before} → {after}");
 }

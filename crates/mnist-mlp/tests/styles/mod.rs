@@ -1,9 +1,9 @@
 //! MNIST test digits re-drawn the way people send digits: large, small, off-centre, thick, thin,
 //! dark on light, coloured, on transparent or grey paper, 16-bit. The accuracy test of
-//! [`crate::image::prepare`] and the sample images of notebook 02 are made with these.
+//! `mnist_mlp::image::prepare` and the sample images of notebook 02 are made with these.
 
-use crate::data::{IMAGE_PIXELS, IMAGE_SIDE};
-use crate::image::{DynamicImage, Grey, ImageBuffer, Luma, Rgb, Rgba, imageops};
+use mnist_mlp::data::{IMAGE_PIXELS, IMAGE_SIDE};
+use mnist_mlp::image::{DynamicImage, Grey, ImageBuffer, Luma, Rgb, Rgba, imageops};
 
 /// A way of drawing a digit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
