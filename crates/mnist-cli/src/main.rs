@@ -11,7 +11,11 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(Parser)]
-#[command(name = "mnist", version, about = "The classic MNIST digit classifier (784 → 128 → 64 → 10 by default) on Candle")]
+#[command(
+    name = "mnist",
+    version,
+    about = "The classic MNIST digit classifier (784 → 128 → 64 → 10 by default) on Candle"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -102,7 +106,9 @@ impl std::str::FromStr for Hidden {
             return Ok(Hidden(Vec::new()));
         }
         let units = text.split(',').map(|unit| {
-            unit.trim().parse::<usize>().map_err(|_| format!("`{unit}` is not a number of units (e.g. 256,128, or none)"))
+            unit.trim()
+                .parse::<usize>()
+                .map_err(|_| format!("`{unit}` is not a number of units (e.g. 256,128, or none)"))
         });
         Ok(Hidden(units.collect::<std::result::Result<_, _>>()?))
     }
@@ -111,7 +117,7 @@ impl std::str::FromStr for Hidden {
 impl std::fmt::Display for Hidden {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let units: Vec<String> = self.0.iter().map(usize::to_string).collect();
-        f.write_str(if units.is_empty() { "none" } else { &units.join(",") })
+        if units.is_empty() { f.write_str("none") } else { f.write_str(&units.join(",")) }
     }
 }
 

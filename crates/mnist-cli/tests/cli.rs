@@ -131,7 +131,8 @@ fn train_and_evaluate(hidden: &str) -> (f32, tempfile::TempDir, String) {
     assert!(trained.status.success(), "{}", String::from_utf8_lossy(&trained.stderr));
     let text = stdout(&trained);
     let accuracy = text.lines().find_map(|l| l.strip_prefix("test accuracy: ")).unwrap().parse().unwrap();
-    (accuracy, dir, stdout(&mnist(&["evaluate", "--model", out])))
+    let evaluated = stdout(&mnist(&["evaluate", "--model", out]));
+    (accuracy, dir, evaluated)
 }
 
 #[test]

@@ -100,11 +100,13 @@ pub fn from_bytes(
         ));
     }
     card.model.validate().map_err(|e| Error::file(config, e.to_string()))?;
-    let mut tensors =
-        candle_core::safetensors::load_buffer(weights_bytes, device).map_err(|e| Error::file(weights, e.to_string()))?;
+    let mut tensors = candle_core::safetensors::load_buffer(weights_bytes, device)
+        .map_err(|e| Error::file(weights, e.to_string()))?;
     let vars = VarMap::new();
     for (layer, inputs, outputs, _) in card.model.layers() {
-        for (name, shape) in [(format!("{layer}.weight"), vec![outputs, inputs]), (format!("{layer}.bias"), vec![outputs])] {
+        for (name, shape) in
+            [(format!("{layer}.weight"), vec![outputs, inputs]), (format!("{layer}.bias"), vec![outputs])]
+        {
             let var = take(&mut tensors, weights, &name, &shape)?;
             add_var(&vars, name, var);
         }
@@ -112,7 +114,7 @@ pub fn from_bytes(
     if let Some(extra) = tensors.keys().next() {
         return Err(Error::file(weights, format!("unexpected tensor `{extra}`")));
     }
-    Ok((Mlp::new(&card.model, &vars, device)?, card))
+    Ok((Mlp::build(&card.model, &vars, device)?, card))
 }
 
 /// Removes tensor `name` from `tensors`, checking dtype, shape and finiteness.

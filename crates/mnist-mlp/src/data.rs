@@ -255,7 +255,10 @@ pub fn bundled_dir() -> Result<PathBuf> {
                 searched.push(shown);
             }
         }
-        Error::DataNotFound { file: TRAIN_IMAGES.to_string(), searched: format!("{} (as .gz or raw)", searched.join(", ")) }
+        Error::DataNotFound {
+            file: TRAIN_IMAGES.to_string(),
+            searched: format!("{} (as .gz or raw)", searched.join(", ")),
+        }
     })
 }
 

@@ -86,7 +86,9 @@ impl BadLabel {
     /// The first label that is not a digit 0–9: the one check of every label the crate reads.
     pub fn find(labels: impl IntoIterator<Item = u32>) -> Option<BadLabel> {
         let mut indexed = labels.into_iter().enumerate();
-        indexed.find(|&(_, label)| label as usize >= crate::data::NUM_CLASSES).map(|(index, label)| BadLabel { index, label })
+        indexed
+            .find(|&(_, label)| label as usize >= crate::data::NUM_CLASSES)
+            .map(|(index, label)| BadLabel { index, label })
     }
 
     /// `Err` with the first bad label, if any.

@@ -26,7 +26,13 @@ impl CustomOp2 for MatMul {
         "matmul"
     }
 
-    fn cpu_fwd(&self, a: &CpuStorage, al: &Layout, b: &CpuStorage, bl: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        a: &CpuStorage,
+        al: &Layout,
+        b: &CpuStorage,
+        bl: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (CpuStorage::F32(a), CpuStorage::F32(b)) = (a, b) else {
             bail!("matmul: expects f32 tensors");
         };
@@ -45,11 +51,24 @@ impl CustomOp2 for MatMul {
             // `b`; `product` is a fresh row-major m×n buffer (column stride 1, row stride n).
             unsafe {
                 gemm::gemm(
-                    m, n, k,
-                    product.as_mut_ptr(), 1, n as isize, false,
-                    a.as_ptr(), a_cols, a_rows,
-                    b.as_ptr(), b_cols, b_rows,
-                    0.0, 1.0, false, false, false,
+                    m,
+                    n,
+                    k,
+                    product.as_mut_ptr(),
+                    1,
+                    n as isize,
+                    false,
+                    a.as_ptr(),
+                    a_cols,
+                    a_rows,
+                    b.as_ptr(),
+                    b_cols,
+                    b_rows,
+                    0.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
                     parallelism,
                 )
             }

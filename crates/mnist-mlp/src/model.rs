@@ -69,7 +69,8 @@ impl MlpConfig {
     /// Weights and biases of all layers (saturating at `usize::MAX` for absurd sizes).
     pub fn parameter_count(&self) -> usize {
         let sizes = self.layer_sizes();
-        let count = sizes.windows(2).try_fold(0usize, |total, io| io[0].checked_add(1)?.checked_mul(io[1])?.checked_add(total));
+        let count =
+            sizes.windows(2).try_fold(0usize, |total, io| io[0].checked_add(1)?.checked_mul(io[1])?.checked_add(total));
         count.unwrap_or(usize::MAX)
     }
 
@@ -99,7 +100,7 @@ impl MlpConfig {
             let weights: Vec<f32> = (0..inputs * outputs).map(|_| rng.random_range(-limit..limit)).collect();
             add_var(&vars, format!("{name}.weight"), Var::from_vec(weights, (outputs, inputs), device)?);
         }
-        Mlp::new(self, &vars, device)
+        Mlp::build(self, &vars, device)
     }
 }
 
@@ -209,6 +210,11 @@ impl Mlp {
     /// biases). [`MlpConfig::init`] is the seeded way to a fresh model.
     pub fn new(config: &MlpConfig, vars: &VarMap, device: &Device) -> Result<Self> {
         config.validate()?;
+        Mlp::build(config, vars, device)
+    }
+
+    /// [`Mlp::new`] for a config already validated.
+    pub(crate) fn build(config: &MlpConfig, vars: &VarMap, device: &Device) -> Result<Self> {
         let vb = VarBuilder::from_varmap(vars, DType::F32, device);
         let layers = config
             .layers()
@@ -239,7 +245,9 @@ impl Mlp {
     /// Every parameter with its name, in layer order: `dense1.weight`, `dense1.bias`, ….
     pub fn parameters(&self) -> Vec<(String, &Tensor)> {
         let layers = self.layers.iter();
-        layers.flat_map(|l| [(format!("{}.weight", l.name), &l.weight), (format!("{}.bias", l.name), &l.bias)]).collect()
+        layers
+            .flat_map(|l| [(format!("{}.weight", l.name), &l.weight), (format!("{}.bias", l.name), &l.bias)])
+            .collect()
     }
 
     pub fn parameter_count(&self) -> usize {

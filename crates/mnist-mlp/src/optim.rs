@@ -79,8 +79,10 @@ impl Optimizer for Adam {
         };
         for (parameter, moments) in &mut self.parameters {
             if let Some(gradient) = gradients.get(parameter) {
-                parameter
-                    .inplace_op2(&gradient.contiguous()?, &AdamUpdate { moments: RefCell::new(moments), coefficients })?;
+                parameter.inplace_op2(
+                    &gradient.contiguous()?,
+                    &AdamUpdate { moments: RefCell::new(moments), coefficients },
+                )?;
             }
         }
         Ok(())

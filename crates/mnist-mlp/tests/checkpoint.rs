@@ -51,8 +51,11 @@ fn rewrite_weights(dir: &Path, change: impl FnOnce(&mut HashMap<String, Tensor>)
 fn a_saved_model_loads_and_predicts_the_same() {
     let images = Mnist::load().unwrap().test_images.narrow(0, 0, 100).unwrap();
     let logits = |m: &Mlp| m.infer(&images).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
-    for (hidden, sizes) in [(vec![128, 64], vec![784, 128, 64, 10]), (vec![], vec![784, 10]), (vec![64, 64, 64], vec![784, 64, 64, 64, 10])]
-    {
+    for (hidden, sizes) in [
+        (vec![128, 64], vec![784, 128, 64, 10]),
+        (vec![], vec![784, 10]),
+        (vec![64, 64, 64], vec![784, 64, 64, 64, 10]),
+    ] {
         let (dir, model) = saved(MlpConfig::new(hidden).with_seed(7));
         let (loaded, card) = load(dir.path()).unwrap();
         assert_eq!(logits(&model), logits(&loaded));

@@ -1,9 +1,9 @@
 //! Replays the fuzz seeds and every input the fuzzer ever found a crash with (see scripts/fuzz):
 //! each must give a value or an error, never a panic.
 
+use mnist_mlp::candle_core::Device;
 use mnist_mlp::checkpoint::from_bytes;
 use mnist_mlp::data::{IdxKind, decode_idx};
-use mnist_mlp::candle_core::Device;
 use mnist_mlp::image::{prepare, read_bytes};
 use std::path::{Path, PathBuf};
 
@@ -36,7 +36,8 @@ fn model_inputs_never_panic() {
         let bytes = std::fs::read(&file).unwrap();
         let split = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
         let (config, weights) = (&bytes[..split], bytes.get(split + 1..).unwrap_or_default());
-        let result = from_bytes(config, Path::new("config.json"), weights, Path::new("model.safetensors"), &Device::Cpu);
+        let result =
+            from_bytes(config, Path::new("config.json"), weights, Path::new("model.safetensors"), &Device::Cpu);
         assert!(result.is_err(), "{}: the seeds are all damaged models", file.display());
     }
 }

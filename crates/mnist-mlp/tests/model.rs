@@ -183,7 +183,8 @@ fn assert_gradients_agree(hidden: &[usize]) {
         let (m, a) = (manual.gradients.get(parameter).unwrap(), autograd.gradients.get(parameter).unwrap());
         assert_eq!(m.dims(), parameter.dims(), "{hidden:?} {name}");
         assert_eq!(m.dims(), a.dims(), "{hidden:?} {name}");
-        let largest = (m - a).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap();
+        let largest =
+            (m - a).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap();
         assert!(largest <= 1e-5, "{hidden:?} {name}: max |manual − autograd| = {largest}");
         let size = m.abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap();
         assert!(size > 1e-4, "{hidden:?} {name}: the gradient is not trivially zero");

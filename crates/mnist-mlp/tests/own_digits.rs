@@ -3,11 +3,11 @@
 
 mod styles;
 
-use styles::Style;
 use mnist_mlp::image::{DynamicImage, ImageBuffer, ImageFormat, LumaA, Rgba, prepare, prepare_file};
 use mnist_mlp::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use styles::Style;
 
 /// The recipe's model (5 epochs), trained once for all tests here.
 fn model() -> &'static (Mlp, Mnist) {

@@ -138,7 +138,7 @@ fn a_diverging_run_stops_with_the_epoch_and_step_and_keeps_finite_weights() {
 
 #[test]
 fn other_architectures_train_with_the_fast_backward_and_match_autograd() {
-    let data = small().subset(3_000, 1_000).unwrap();
+    let data = small().subset(10_000, 2_000).unwrap();
     for hidden in [&[256][..], &[64, 64, 64], &[]] {
         let run = |backward| {
             let mut model = MlpConfig::new(hidden).init(&Device::Cpu).unwrap();
@@ -146,7 +146,7 @@ fn other_architectures_train_with_the_fast_backward_and_match_autograd() {
             train(&mut model, &data, &config, |_| {}).unwrap().test_accuracy().unwrap()
         };
         let (manual, autograd) = (run(Backward::Manual), run(Backward::Autograd));
-        assert!(manual > 0.8, "{hidden:?}: test accuracy {manual}");
+        assert!(manual > 0.85, "{hidden:?}: test accuracy {manual}");
         assert!((manual - autograd).abs() < 0.01, "{hidden:?}: manual {manual}, autograd {autograd}");
     }
 }
