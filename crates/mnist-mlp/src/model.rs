@@ -15,7 +15,8 @@ use crate::data::{IMAGE_PIXELS, NUM_CLASSES};
 use crate::error::{Error, Result};
 use crate::fused::AddBias;
 use crate::matmul::matmul;
-use candle_core::{D, DType, Device, Module, Tensor, Var};
+use crate::scores::argmax;
+use candle_core::{DType, Device, Module, Tensor, Var};
 use candle_nn::{Init, VarBuilder, VarMap};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -268,9 +269,12 @@ impl Mlp {
         Ok(candle_nn::ops::softmax_last_dim(&self.infer(images)?)?)
     }
 
-    /// The most likely digit of each image: `[batch]` u32.
+    /// The most likely digit of each image: `[batch]` u32 (ties go to the lower digit, as
+    /// everywhere in the crate: [`crate::scores::argmax`]).
     pub fn predict(&self, images: &Tensor) -> Result<Tensor> {
-        Ok(self.infer(images)?.argmax(D::Minus1)?)
+        let logits = self.infer(images)?.to_vec2::<f32>()?;
+        let digits: Vec<u32> = logits.iter().map(|row| argmax(row) as u32).collect();
+        Ok(Tensor::from_vec(digits, logits.len(), &self.device)?)
     }
 
     /// A Keras-style table: layer, output shape, parameters.
