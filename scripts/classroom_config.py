@@ -1,0 +1,127 @@
+"""JupyterHub configuration of scripts/classroom, which sets the MNIST_CLASSROOM_* variables.
+
+The proxy runs as its own process (started by scripts/classroom) and the hub leaves students'
+servers running when it stops, so the hub can restart without interrupting a class. Each student is
+a Unix user; the hub runs as root and starts their servers as them (LocalProcessSpawner).
+"""
+import os
+import pathlib
+import pwd
+import re
+import shutil
+import subprocess
+import sys
+
+c = get_config()  # noqa: F821 (JupyterHub provides it)
+
+SHARED = pathlib.Path(os.environ["MNIST_CLASSROOM_SHARED"])
+STATE = pathlib.Path(os.environ["MNIST_CLASSROOM_STATE"])
+SECRETS = STATE / "secrets"
+TEACHER = os.environ["MNIST_CLASSROOM_TEACHER"]
+CLASS_LIST = os.environ.get("MNIST_CLASSROOM_CLASS_LIST", "")
+HUB_PYTHON = sys.executable
+# A name that is also a safe Unix user name (useradd's own rule, without its odd corners).
+USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+
+
+def read_class_list(path):
+    """The students' names, one a line; a bad line stops the hub with the file and line named."""
+    names = set()
+    for number, line in enumerate(pathlib.Path(path).read_text().splitlines(), start=1):
+        name = line.split("#", 1)[0].strip()
+        if not name:
+            continue
+        if not USER_NAME.match(name):
+            sys.exit(
+                f"error: {path}, line {number}: {name!r} is not a user name "
+                "(lower-case letters, digits, - and _, at most 32, starting with a letter)"
+            )
+        names.add(name)
+    return names
+
+
+def ensure_unix_user(name):
+    """Creates the student's Unix user on first start, with a home only they can enter."""
+    try:
+        home = pathlib.Path(pwd.getpwnam(name).pw_dir)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--create-home", "--user-group", "--shell", "/bin/bash",
+             "--comment", "mnist classroom", name],
+            check=True,
+        )
+        home = pathlib.Path(pwd.getpwnam(name).pw_dir)
+        home.chmod(0o700)
+    return home
+
+
+def prepare_home(spawner):
+    """Before each start: the Unix user, and on first login a copy of the notebooks that is theirs
+    (a later update of the project never overwrites it), next to a link to the shared crates that
+    the notebooks' setup cell names as ../crates/mnist-mlp."""
+    name = spawner.user.name
+    home = ensure_unix_user(name)
+    account = pwd.getpwnam(name)
+    notebooks = home / "notebooks"
+    if not notebooks.exists():
+        shutil.copytree(SHARED / "project" / "notebooks", notebooks, ignore=shutil.ignore_patterns(".evcxr"))
+        for path in [notebooks, *notebooks.rglob("*")]:
+            os.lchown(path, account.pw_uid, account.pw_gid)
+    crates = home / "crates"
+    if not crates.is_symlink() and not crates.exists():
+        crates.symlink_to(SHARED / "project" / "crates")
+        os.lchown(crates, account.pw_uid, account.pw_gid)
+
+
+c.JupyterHub.bind_url = f"http://{os.environ['MNIST_CLASSROOM_IP']}:{os.environ['MNIST_CLASSROOM_PORT']}"
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = 8081
+c.ConfigurableHTTPProxy.should_start = False
+c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:8001"
+c.JupyterHub.cleanup_servers = False
+c.JupyterHub.cookie_secret_file = str(SECRETS / "cookie_secret")
+c.JupyterHub.db_url = f"sqlite:///{STATE / 'jupyterhub.sqlite'}"
+c.JupyterHub.pid_file = str(STATE / "jupyterhub.pid")
+
+c.JupyterHub.authenticator_class = "firstuseauthenticator.FirstUseAuthenticator"
+c.FirstUseAuthenticator.dbm_path = str(STATE / "passwords.dbm")
+c.FirstUseAuthenticator.min_password_length = 8
+c.Authenticator.admin_users = {TEACHER}
+c.Authenticator.allowed_users = (read_class_list(CLASS_LIST) if CLASS_LIST else set()) | {TEACHER}
+
+c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
+c.Spawner.cmd = [str(SHARED / "venv" / "bin" / "jupyterhub-singleuser")]
+c.Spawner.args = [
+    "--MappingKernelManager.default_kernel_name=rust",
+    # A kernel left idle for an hour gives its memory back; the server stays.
+    "--MappingKernelManager.cull_idle_timeout=3600",
+]
+c.Spawner.default_url = "/lab"
+c.Spawner.notebook_dir = "~"
+c.Spawner.pre_spawn_hook = prepare_home
+c.Spawner.environment = {
+    "PATH": os.environ["MNIST_CLASSROOM_STUDENT_PATH"],
+    "CARGO_HOME": str(SHARED / "cargo"),
+    "CARGO_NET_OFFLINE": "true",
+}
+# A whole class logging in at once on two cores: give the servers time to start.
+c.Spawner.start_timeout = 300
+c.Spawner.http_timeout = 300
+
+c.JupyterHub.load_roles = [
+    {
+        "name": "idle-culler",
+        "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+        "services": ["idle-culler"],
+    },
+    {"name": "admin", "services": ["classroom-admin"]},
+]
+c.JupyterHub.services = [
+    {
+        "name": "idle-culler",
+        "command": [HUB_PYTHON, "-m", "jupyterhub_idle_culler",
+                    f"--timeout={os.environ['MNIST_CLASSROOM_IDLE_TIMEOUT']}", "--cull-every=300"],
+    },
+    # scripts/classroom stop/status and the load test act through the hub's API with this token.
+    {"name": "classroom-admin", "api_token": (SECRETS / "admin_token").read_text().strip()},
+]
