@@ -4,6 +4,9 @@ The proxy runs as its own process (started by scripts/classroom) and the hub lea
 servers running when it stops, so the hub can restart without interrupting a class. Each student is
 a Unix user; the hub runs as root and starts their servers as them (LocalProcessSpawner).
 """
+import asyncio
+import fcntl
+import hashlib
 import os
 import pathlib
 import pwd
@@ -11,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 
 c = get_config()  # noqa: F821 (JupyterHub provides it)
 
@@ -22,6 +26,8 @@ CLASS_LIST = os.environ.get("MNIST_CLASSROOM_CLASS_LIST", "")
 HUB_PYTHON = sys.executable
 # A name that is also a safe Unix user name (useradd's own rule, without its odd corners).
 USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+# useradd locks /etc/passwd and fails when another useradd holds it.
+USERADD = threading.Lock()
 
 
 def read_class_list(path):
@@ -43,8 +49,10 @@ def read_class_list(path):
 def ensure_unix_user(name):
     """Creates the student's Unix user on first start, with a home only they can enter."""
     try:
-        home = pathlib.Path(pwd.getpwnam(name).pw_dir)
+        return pathlib.Path(pwd.getpwnam(name).pw_dir)
     except KeyError:
+        pass
+    with USERADD:
         subprocess.run(
             ["useradd", "--create-home", "--user-group", "--shell", "/bin/bash",
              "--comment", "mnist classroom", name],
@@ -55,11 +63,69 @@ def ensure_unix_user(name):
     return home
 
 
-def prepare_home(spawner):
-    """Before each start: the Unix user, and on first login a copy of the notebooks that is theirs
-    (a later update of the project never overwrites it), next to a link to the shared crates that
-    the notebooks' setup cell names as ../crates/mnist-mlp."""
-    name = spawner.user.name
+def is_shared_artifact(relative):
+    """Files of the template's dependencies (compiled libraries, build-script outputs, cargo's
+    fingerprints) that cargo only reads while they are fresh; the cell crate `ctx`, which evcxr
+    rebuilds for every cell, and everything else gets a private copy."""
+    parts = relative.parts
+    return (
+        any(part in ("deps", "build", ".fingerprint") for part in parts[:-1])
+        and not any(part.startswith(("ctx-", "libctx", "ctx.")) for part in parts)
+    )
+
+
+def seed_first_slot(home, account):
+    """Root prepares the student's first kernel build folder (scripts/kernel's slot-0) from the
+    template: hard links for the dependencies' artifacts, which stay root's and read-only (a
+    student cannot change them, only replace them with their own files), copies of the rest. About
+    40 MB a student instead of the template's 500; the kernel would otherwise copy it all."""
+    template = SHARED / "template-slot"
+    project = os.path.realpath(SHARED / "project")
+    state = home / ".cache" / "mnist-notebooks" / hashlib.sha256(project.encode()).hexdigest()[:16]
+    slot = state / "slot-0"
+    template_id = (template / ".template-id").read_bytes()
+    if (slot / ".template-id").is_file() and (slot / ".template-id").read_bytes() == template_id:
+        return
+    for directory in (home / ".cache", home / ".cache" / "mnist-notebooks", state):
+        directory.mkdir(exist_ok=True)
+        os.chown(directory, account.pw_uid, account.pw_gid)
+    lock_path = state / "slot-0.lock"
+    with open(lock_path, "a") as lock:
+        os.chown(lock_path, account.pw_uid, account.pw_gid)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # a kernel of theirs still holds it; scripts/kernel copies a template itself
+        shutil.rmtree(slot, ignore_errors=True)
+        for source in sorted(template.rglob("*")):
+            relative = source.relative_to(template)
+            if relative.name == ".template-id":
+                continue
+            target = slot / relative
+            if source.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                shutil.copystat(source, target)
+            elif is_shared_artifact(relative):
+                os.link(source, target)
+                continue
+            else:
+                shutil.copy2(source, target)
+            os.chown(target, account.pw_uid, account.pw_gid)
+        # The stamp last: it says the folder is complete.
+        shutil.copy2(template / ".template-id", slot / ".template-id")
+        os.chown(slot / ".template-id", account.pw_uid, account.pw_gid)
+        os.chown(slot, account.pw_uid, account.pw_gid)
+
+
+async def prepare_home(spawner):
+    """Before each start, off the hub's event loop (a class starts at once)."""
+    await asyncio.to_thread(prepare_home_now, spawner.user.name)
+
+
+def prepare_home_now(name):
+    """The Unix user; on first login a copy of the notebooks that is theirs (a later update of the
+    project never overwrites it), next to a link to the shared crates that the notebooks' setup
+    cell names as ../crates/mnist-mlp; and their first kernel build folder."""
     home = ensure_unix_user(name)
     account = pwd.getpwnam(name)
     notebooks = home / "notebooks"
@@ -71,6 +137,7 @@ def prepare_home(spawner):
     if not crates.is_symlink() and not crates.exists():
         crates.symlink_to(SHARED / "project" / "crates")
         os.lchown(crates, account.pw_uid, account.pw_gid)
+    seed_first_slot(home, account)
 
 
 c.JupyterHub.bind_url = f"http://{os.environ['MNIST_CLASSROOM_IP']}:{os.environ['MNIST_CLASSROOM_PORT']}"

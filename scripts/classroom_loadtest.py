@@ -77,9 +77,10 @@ class Kernel:
     async def connect(cls, base, token, kernel_id):
         url = f"{base.replace('http', 'ws', 1)}api/kernels/{kernel_id}/channels?session_id={uuid.uuid4().hex}"
         socket = await asyncio.wait_for(
-            websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {token}"}),
+            websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {token}"},
+                                          connect_timeout=60, request_timeout=600),
                               max_message_size=64 * 1024 * 1024),
-            timeout=60,
+            timeout=600,
         )
         kernel = cls(socket, kernel_id)
         # Like JupyterLab: a kernel_info request, answered once the kernel is up.
@@ -105,6 +106,7 @@ class Kernel:
         """Waits for the replies to `msg_ids`; returns {msg_id: (status, output text)}."""
         pending = set(msg_ids)
         replies = {}
+        self.replied_at = {}
         texts = {msg_id: [] for msg_id in msg_ids}
         deadline = time.monotonic() + timeout
         while pending:
@@ -129,6 +131,7 @@ class Kernel:
                     on_output(parent, kind, text)
             elif kind.endswith("_reply"):
                 replies[parent] = content.get("status")
+                self.replied_at[parent] = time.monotonic()
                 pending.discard(parent)
         return {msg_id: (replies[msg_id], "".join(texts[msg_id])) for msg_id in msg_ids}
 
@@ -199,6 +202,7 @@ class Student:
         ids = [self.kernel.execute(source) for source in self.cells]
         replies = await self.kernel.collect(ids, RUN_ALL_TIMEOUT, seen)
         failed = [i for i, msg_id in enumerate(ids) if replies[msg_id][0] != "ok"]
+        ends = [started] + [self.kernel.replied_at[msg_id] for msg_id in ids]
         text = "".join(output for _, output in replies.values())
         match = ACCURACY.search(text)
         return {
@@ -207,6 +211,7 @@ class Student:
             "accuracy": float(match.group(1)) if match else None,
             "failed_cell": failed[0] if failed else None,
             "error": replies[ids[failed[0]]][1][-500:] if failed else None,
+            "cell_seconds": [round(end - begin, 2) for begin, end in zip(ends, ends[1:])],
         }
 
 
