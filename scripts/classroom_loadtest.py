@@ -22,6 +22,7 @@ import re
 import secrets
 import signal
 import statistics
+import string
 import sys
 import time
 import uuid
@@ -369,28 +370,28 @@ def summarize(results):
 
 # The probe a student's kernel runs against a classmate and the shared install. Each line prints
 # "denied" or "ALLOWED"; the last one, the student's own home, must be allowed (the probe works).
-ISOLATION_PROBE = """
+ISOLATION_PROBE = """{
 let probes: Vec<(&str, std::io::Result<()>)> = vec![
-    ("read a classmate's notebook", std::fs::read("{other}/notebooks/01-mnist-classifier.ipynb").map(|_| ())),
-    ("list a classmate's home", std::fs::read_dir("{other}").map(|_| ())),
-    ("write into a classmate's home", std::fs::write("{other}/intruder.txt", "x")),
-    ("read a classmate's build folders", std::fs::read_dir("{other}/.cache/mnist-notebooks").map(|_| ())),
-    ("change the shared support crate", std::fs::OpenOptions::new().append(true).open("{shared}/project/crates/mnist-mlp/src/lib.rs").map(|_| ())),
-    ("add to the shared crates", std::fs::write("{shared}/project/crates/intruder.rs", "x")),
-    ("change the template slot", std::fs::write("{shared}/template-slot/intruder", "x")),
-    ("change the cargo registry", std::fs::write("{shared}/cargo/registry/intruder", "x")),
-    ("change the toolchain", std::fs::OpenOptions::new().append(true).open("{shared}/rust/toolchain/bin/rustc").map(|_| ())),
-    ("read the hub's secrets", std::fs::read("{state}/secrets/cookie_secret").map(|_| ())),
-    ("write its own home", std::fs::write("{own}/probe.txt", "mine")),
+    ("read a classmate's notebook", std::fs::read("$other/notebooks/01-mnist-classifier.ipynb").map(|_| ())),
+    ("list a classmate's home", std::fs::read_dir("$other").map(|_| ())),
+    ("write into a classmate's home", std::fs::write("$other/intruder.txt", "x")),
+    ("read a classmate's build folders", std::fs::read_dir("$other/.cache/mnist-notebooks").map(|_| ())),
+    ("change the shared support crate", std::fs::OpenOptions::new().append(true).open("$shared/project/crates/mnist-mlp/src/lib.rs").map(|_| ())),
+    ("add to the shared crates", std::fs::write("$shared/project/crates/intruder.rs", "x")),
+    ("change the template slot", std::fs::write("$shared/template-slot/intruder", "x")),
+    ("change the cargo registry", std::fs::write("$shared/cargo/registry/intruder", "x")),
+    ("change the toolchain", std::fs::OpenOptions::new().append(true).open("$shared/rust/toolchain/bin/rustc").map(|_| ())),
+    ("read the hub's secrets", std::fs::read("$state/secrets/cookie_secret").map(|_| ())),
+    ("write its own home", std::fs::write("$own/probe.txt", "mine")),
 ];
 for (what, result) in &probes {
     println!("{what}: {}", match result { Ok(()) => "ALLOWED".to_string(), Err(e) => format!("denied ({e})") });
 }
-"""
+}"""
 
 
 async def check_isolation(student, other_home, own_home, shared):
-    code = ISOLATION_PROBE.format(other=other_home, own=own_home, shared=shared, state=STATE)
+    code = string.Template(ISOLATION_PROBE).substitute(other=other_home, own=own_home, shared=shared, state=STATE)
     status, text = await student.kernel.run(code)
     lines = [line for line in text.splitlines() if ": " in line]
     own_line = [line for line in lines if line.startswith("write its own home")]
@@ -432,10 +433,12 @@ async def check_faults(students, baseline):
     async def victim_run():
         await victim.restart_kernel()
         try:
-            await victim.run_all(on_output)
+            await asyncio.wait_for(victim.run_all(on_output), timeout=600)
             return "the kernel was not killed"
         except KernelDied:
             pass
+        except TimeoutError:
+            return "no sign of the killed kernel within 600 s"
         # The server restarts a dead kernel; the student reconnects and goes on.
         for _ in range(120):
             try:
@@ -510,6 +513,20 @@ async def check_hub_restart(students):
     return {"passed": not problems, "students": len(students), "problems": problems}
 
 
+async def guarded(check):
+    """A check that raises has failed; the others still run."""
+    try:
+        return await check
+    except Exception as error:
+        return {"passed": False, "error": f"{type(error).__name__}: {error}"}
+
+
+def write_report(report):
+    out = STATE / "loadtest.json"
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    return out
+
+
 async def run(count, checks):
     port = settings()["MNIST_CLASSROOM_PORT"]
     admin = (STATE / "secrets" / "admin_token").read_text().strip()
@@ -537,18 +554,19 @@ async def run(count, checks):
             report["per_student"] = results
             if report["succeeded"] < count:
                 exit_code = 1
+            write_report(report)
             if checks:
                 ready = [s for s in students if s.kernel is not None]
                 report["checks"] = {}
-                if len(ready) >= 2:
+                if len(ready) >= 3:
                     other_home = pathlib.Path(f"~{ready[1].name}").expanduser()
                     own_home = pathlib.Path(f"~{ready[0].name}").expanduser()
-                    report["checks"]["isolation"] = await check_isolation(
-                        ready[0], other_home, own_home, settings()["MNIST_CLASSROOM_SHARED"])
-                if len(ready) >= 3:
-                    report["checks"]["faults"] = await check_faults(ready, results)
+                    shared = settings()["MNIST_CLASSROOM_SHARED"]
+                    report["checks"]["isolation"] = await guarded(
+                        check_isolation(ready[0], other_home, own_home, shared))
+                    report["checks"]["faults"] = await guarded(check_faults(ready, results))
                     alive = [s for s in ready[2:] if s.kernel is not None]
-                    report["checks"]["hub_restart"] = await check_hub_restart(alive)
+                    report["checks"]["hub_restart"] = await guarded(check_hub_restart(alive))
                 if len(report["checks"]) < 3 or not all(c["passed"] for c in report["checks"].values()):
                     exit_code = 1
                 report["peak_memory_mb_with_checks"] = round(memory.peak_pss_mb)
@@ -557,8 +575,7 @@ async def run(count, checks):
             if student.kernel:
                 student.kernel.close()
         await remove_hub_users(names, admin)
-    out = STATE / "loadtest.json"
-    out.write_text(json.dumps(report, indent=2) + "\n")
+    out = write_report(report)
     run_all, first = report.get("run_all_seconds") or {}, report.get("first_output_seconds") or {}
     accuracies = [a for a in report["accuracies"] if a is not None]
     print(
