@@ -18,6 +18,7 @@ import datetime
 import json
 import os
 import pathlib
+import pwd
 import re
 import secrets
 import signal
@@ -279,7 +280,6 @@ def used_memory_mb():
 
 
 def uid_of(name):
-    import pwd
     try:
         return pwd.getpwnam(name).pw_uid
     except KeyError:
@@ -288,25 +288,12 @@ def uid_of(name):
 
 async def reset_hub_users(names, admin):
     """Fresh hub accounts (so first-use passwords of an earlier run do not stand in the way)."""
-    for name in names:
-        try:
-            await request(f"{HUB_API}/users/{name}/server", admin, "DELETE")
-        except HTTPClientError:
-            pass
-    for name in names:
-        for _ in range(120):
-            try:
-                user = await request(f"{HUB_API}/users/{name}", admin)
-            except HTTPClientError:
-                break
-            if not user["servers"]:
-                await request(f"{HUB_API}/users/{name}", admin, "DELETE")
-                break
-            await asyncio.sleep(1)
+    await remove_hub_users(names, admin)
     await request(f"{HUB_API}/users", admin, "POST", {"usernames": names})
 
 
 async def remove_hub_users(names, admin):
+    """Stops the students' servers, then deletes them from the hub (their passwords with them)."""
     for name in names:
         try:
             await request(f"{HUB_API}/users/{name}/server", admin, "DELETE")
