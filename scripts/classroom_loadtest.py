@@ -87,7 +87,7 @@ class Kernel:
         kernel = cls(socket, kernel_id)
         # Like JupyterLab: a kernel_info request, answered once the kernel is up.
         msg_id = kernel.send("kernel_info_request", {})
-        await kernel.collect([msg_id], timeout=300)
+        await kernel.collect([msg_id], timeout=300, until_idle=False)
         return kernel
 
     def send(self, msg_type, content):
@@ -104,14 +104,17 @@ class Kernel:
                                              "user_expressions": {}, "allow_stdin": False,
                                              "stop_on_error": True})
 
-    async def collect(self, msg_ids, timeout, on_output=None):
-        """Waits for the replies to `msg_ids`; returns {msg_id: (status, output text)}."""
+    async def collect(self, msg_ids, timeout, on_output=None, until_idle=True):
+        """Waits for the replies to `msg_ids` and, with `until_idle`, for the kernel to report each
+        request done (status idle): outputs may come after the reply, which is on another channel.
+        Returns {msg_id: (status, output text)}."""
         pending = set(msg_ids)
+        busy = set(msg_ids) if until_idle else set()
         replies = {}
         self.replied_at = {}
         texts = {msg_id: [] for msg_id in msg_ids}
         deadline = time.monotonic() + timeout
-        while pending:
+        while pending or busy:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError(f"no reply within {timeout} s")
@@ -126,6 +129,8 @@ class Kernel:
                 raise KernelDied(f"kernel {content['execution_state']}")
             if parent not in texts:
                 continue
+            if kind == "status" and content.get("execution_state") == "idle":
+                busy.discard(parent)
             if kind in ("stream", "execute_result", "display_data", "error"):
                 text = content.get("text") or content.get("data", {}).get("text/plain", "") or content.get("evalue", "")
                 texts[parent].append(text)
