@@ -140,6 +140,8 @@ class Kernel:
                 replies[parent] = content.get("status")
                 self.replied_at[parent] = time.monotonic()
                 pending.discard(parent)
+                if replies[parent] == "aborted":  # never ran, so no status follows
+                    busy.discard(parent)
         return {msg_id: (replies[msg_id], "".join(texts[msg_id])) for msg_id in msg_ids}
 
     async def run(self, code, timeout=300):
