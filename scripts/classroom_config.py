@@ -97,6 +97,7 @@ def seed_first_slot(home, account):
         except BlockingIOError:
             return  # a kernel of theirs still holds it; scripts/kernel copies a template itself
         shutil.rmtree(slot, ignore_errors=True)
+        remove_free_slots(state)
         for source in sorted(template.rglob("*")):
             relative = source.relative_to(template)
             if relative.name == ".template-id":
@@ -115,6 +116,20 @@ def seed_first_slot(home, account):
         shutil.copy2(template / ".template-id", slot / ".template-id")
         os.chown(slot / ".template-id", account.pw_uid, account.pw_gid)
         os.chown(slot, account.pw_uid, account.pw_gid)
+
+
+def remove_free_slots(state):
+    """Build folders seeded from an older template (their hard links name what it compiled then);
+    scripts/kernel seeds them again from the new one. Those a kernel still holds stay."""
+    for slot in state.glob("slot-*"):
+        if not slot.is_dir() or slot.name == "slot-0":
+            continue
+        with open(f"{slot}.lock", "a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
+            shutil.rmtree(slot, ignore_errors=True)
 
 
 async def prepare_home(spawner):
