@@ -122,7 +122,7 @@ def remove_free_slots(state):
     """Build folders seeded from an older template (their hard links name what it compiled then);
     scripts/kernel seeds them again from the new one. Those a kernel still holds stay."""
     for slot in state.glob("slot-*"):
-        if not slot.is_dir() or slot.name == "slot-0":
+        if not slot.is_dir() or slot.name == "slot-0" or not pathlib.Path(f"{slot}.lock").is_file():
             continue
         with open(f"{slot}.lock", "a") as lock:
             try:
