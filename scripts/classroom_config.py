@@ -185,6 +185,9 @@ c.Spawner.environment = {
     "PATH": os.environ["MNIST_CLASSROOM_STUDENT_PATH"],
     "CARGO_HOME": str(SHARED / "cargo"),
     "CARGO_NET_OFFLINE": "true",
+    # The crate looks for data/mnist above the program and the current folder; a student's are
+    # evcxr in /opt and their home, neither of which holds it.
+    "MNIST_DIR": str(SHARED / "project" / "data" / "mnist"),
 }
 # A whole class logging in at once on two cores: give the servers time to start.
 c.Spawner.start_timeout = 300
