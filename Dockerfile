@@ -1,0 +1,88 @@
+# The notebooks as one image: JupyterLab with the project's Rust kernel (evcxr), Candle and the
+# support crate compiled ahead, the notebooks put in the user's home at start. The same file serves
+# Docker, Podman (`podman build` reads a Dockerfile as its Containerfile), Binder (repo2docker
+# finds a root Dockerfile by this name only) and, as `singleuser.image`, Zero to JupyterHub.
+#
+#   docker build -t mnist-rust-notebooks .         or: podman build -t mnist-rust-notebooks .
+#   docker run --rm -p 8888:8888 mnist-rust-notebooks
+#
+# scripts/image builds it and runs its smoke test (see the README's "Container image").
+#
+# Why everything warm lives in /opt/mnist and not in the home: Zero to JupyterHub mounts a volume
+# over /home/jovyan, which hides whatever the image put there. Toolchain, registry, evcxr's cache
+# and the kernel's build folders therefore sit at fixed paths outside it, the same in the build
+# stage and in the final one, because cargo's fingerprints and evcxr's cache keys hold paths.
+
+# An official Rust image: Debian with rustc, cargo and gcc (rustc links with it). Python and
+# JupyterLab come from Debian and PyPI. Build elsewhere with --build-arg BASE=...
+ARG BASE=docker.io/library/rust:1.95-slim-bookworm
+
+# ---------------------------------------------------------------------------------------------
+# runtime: what both stages need at run time: Python, tini, the user.
+FROM ${BASE} AS runtime
+# Binder passes its user as these build arguments; 1000 is also JupyterHub's convention.
+ARG NB_USER=jovyan
+ARG NB_UID=1000
+USER root
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 tini \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --create-home --uid "${NB_UID}" --gid 100 --shell /bin/bash "${NB_USER}"
+ENV USER=${NB_USER} \
+    HOME=/home/${NB_USER} \
+    LANG=C.UTF-8 \
+    CARGO_HOME=/opt/mnist/cargo \
+    XDG_CACHE_HOME=/opt/mnist/cache \
+    MNIST_KERNEL_STATE=/opt/mnist/state \
+    PIP_NO_CACHE_DIR=1 \
+    PATH=/opt/mnist/project/.venv/bin:/opt/mnist/cargo/bin:${PATH}
+
+# ---------------------------------------------------------------------------------------------
+# build: compiles the kernel and warms its caches, as the user who will run them.
+FROM runtime AS build
+ARG NB_UID=1000
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv \
+    && rm -rf /var/lib/apt/lists/* \
+    && install -d -o "${NB_UID}" -g 100 /opt/mnist/project /opt/mnist/cargo /opt/mnist/cache /opt/mnist/state
+USER ${NB_UID}
+
+# The slow layer (about 11 minutes on two cores), first so that it stays cached. Must equal
+# EVCXR_VERSION in scripts/setup, which would otherwise install its own (scripts/image checks).
+ARG EVCXR_VERSION=0.22.0
+RUN cargo install evcxr_jupyter --version "${EVCXR_VERSION}" --locked \
+    && rm -rf "${CARGO_HOME}/registry" "${CARGO_HOME}/git"
+
+# JupyterLab and the notebook tools (the project's pins), plus what Binder and JupyterHub start:
+# `jupyter notebook` and `jupyterhub-singleuser`. Match JUPYTERHUB_VERSION's major version to the
+# hub's. scripts/setup finds the venv installed and does not install again.
+ARG JUPYTERHUB_VERSION=6.1.1
+ARG NOTEBOOK_VERSION=7.6.5
+WORKDIR /opt/mnist/project
+COPY --chown=${NB_UID}:100 scripts/requirements.txt scripts/
+RUN python3 -m venv .venv \
+    && .venv/bin/pip install --disable-pip-version-check -r scripts/requirements.txt \
+        "jupyterhub==${JUPYTERHUB_VERSION}" "notebook==${NOTEBOOK_VERSION}" \
+    && cp scripts/requirements.txt .venv/.requirements.installed
+
+# The project (.dockerignore keeps out build outputs and what only the host runs), then the
+# project's own setup: registers the kernel and runs the notebooks' setup cell once, which compiles
+# Candle into evcxr's cache and the support crate into the kernel's first build folder.
+COPY --chown=${NB_UID}:100 . .
+RUN scripts/setup
+
+# ---------------------------------------------------------------------------------------------
+# The image: the runtime plus the built parts. The project is read-only (root's); what cargo and
+# evcxr write at run time (registry lock, cache hit counters, build folders) belongs to the user.
+FROM runtime
+ARG NB_UID=1000
+COPY --from=build --chown=0:0 /opt/mnist/project /opt/mnist/project
+COPY --from=build --chown=${NB_UID}:100 /opt/mnist/cargo /opt/mnist/cargo
+COPY --from=build --chown=${NB_UID}:100 /opt/mnist/cache /opt/mnist/cache
+COPY --from=build --chown=${NB_UID}:100 /opt/mnist/state /opt/mnist/state
+USER ${NB_UID}
+WORKDIR ${HOME}
+EXPOSE 8888
+# tini reaps the kernels' compiler processes; container-start copies the notebooks into the home.
+ENTRYPOINT ["tini", "--", "/opt/mnist/project/scripts/container-start"]
+CMD ["jupyter", "lab", "--ip=0.0.0.0", "--port=8888", "--no-browser"]
