@@ -23,6 +23,7 @@ pub mod image;
 mod matmul;
 pub mod model;
 pub mod optim;
+pub mod pad;
 pub mod plot;
 pub mod scores;
 pub mod threads;
@@ -46,6 +47,7 @@ pub mod prelude {
     pub use crate::history::{EpochStats, History};
     pub use crate::model::{Activation, Dense, Mlp, MlpConfig, Summary};
     pub use crate::optim::{Adam, AdamConfig};
+    pub use crate::pad::DrawingPad;
     pub use crate::plot::{Series, Svg};
     pub use crate::train::{Progress, TrainConfig, print_epochs, train, train_until};
     pub use crate::{gallery, plot};

@@ -1,0 +1,117 @@
+//! Draw a digit: a canvas in the notebook that runs the model in the page itself.
+//!
+//! evcxr has no widgets, so nothing goes back to the kernel: the output carries the trained
+//! weights and a small script (`pad.js`) that prepares the drawing exactly as
+//! [`crate::image::prepare`] does and runs the forward pass, live, as you draw. The same output
+//! works in the exported HTML handout, offline. The weights travel as IEEE half floats (f16),
+//! half the bytes of f32; the tests check that this changes no prediction on the test set.
+
+use crate::data::{IMAGE_PIXELS, NUM_CLASSES};
+use crate::error::{Error, Result};
+use crate::model::Mlp;
+use base64::Engine;
+use candle_core::Tensor;
+
+/// The script each pad runs on its own element.
+const SCRIPT: &str = include_str!("pad.js");
+/// The canvas' side in pixels: ten per MNIST pixel, well below the size `prepare` shrinks first.
+const CANVAS_SIDE: usize = 280;
+
+/// A drawing pad for one model; shows itself as HTML in a notebook ([`DrawingPad::evcxr_display`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DrawingPad {
+    /// `[outputs, inputs]` of each dense layer, input first; ReLU between them, logits last.
+    pub layers: Vec<[usize; 2]>,
+    /// Each layer's weight (row-major) then bias, as little-endian f16, in base64.
+    pub weights_f16: String,
+}
+
+impl Mlp {
+    /// A canvas to draw digits on, with what this model makes of them (see [`DrawingPad`]).
+    pub fn drawing_pad(&self) -> Result<DrawingPad> {
+        DrawingPad::new(self)
+    }
+}
+
+impl DrawingPad {
+    pub fn new(model: &Mlp) -> Result<Self> {
+        let mut shapes = Vec::new();
+        let mut bytes = Vec::new();
+        for (weight, bias) in dense_layers(model)? {
+            let (outputs, inputs) = weight.dims2()?;
+            if bias.dims() != [outputs] {
+                return Err(Error::Shape(format!("a bias of {:?} for a weight of [{outputs}, {inputs}]", bias.dims())));
+            }
+            shapes.push([outputs, inputs]);
+            for tensor in [weight.flatten_all()?, bias] {
+                for value in tensor.to_vec1::<f32>()? {
+                    bytes.extend(half::f16::from_f32(value).to_le_bytes());
+                }
+            }
+        }
+        let chained = shapes.windows(2).all(|pair| pair[1][1] == pair[0][0]);
+        let (first, last) = (shapes.first().map(|s| s[1]), shapes.last().map(|s| s[0]));
+        if !chained || first != Some(IMAGE_PIXELS) || last != Some(NUM_CLASSES) {
+            return Err(Error::Shape(format!(
+                "the pad runs dense layers from {IMAGE_PIXELS} inputs to {NUM_CLASSES} logits, got [outputs, inputs] {shapes:?}"
+            )));
+        }
+        Ok(DrawingPad { layers: shapes, weights_f16: base64::engine::general_purpose::STANDARD.encode(bytes) })
+    }
+
+    /// The weights as the page decodes them: each layer's `(weight [outputs × inputs], bias)` in f32.
+    pub fn decoded_weights(&self) -> Result<Vec<(Vec<f32>, Vec<f32>)>> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&self.weights_f16)
+            .map_err(|e| Error::Config(format!("the pad's weights are not base64: {e}")))?;
+        let mut values = bytes.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32());
+        let decoded: Vec<_> = self
+            .layers
+            .iter()
+            .map(|&[outputs, inputs]| {
+                (values.by_ref().take(outputs * inputs).collect::<Vec<_>>(), values.by_ref().take(outputs).collect())
+            })
+            .collect();
+        let expected: usize = self.layers.iter().map(|[o, i]| o * i + o).sum();
+        if bytes.len() != 2 * expected {
+            return Err(Error::Config(format!("the pad holds {} bytes of weights for {expected} parameters", bytes.len())));
+        }
+        Ok(decoded)
+    }
+
+    /// The pad as one self-contained HTML fragment: markup, weights and script, nothing from the web.
+    pub fn to_html(&self) -> String {
+        let model = serde_json::json!({ "layers": self.layers, "f16": self.weights_f16 });
+        let side = CANVAS_SIDE;
+        format!(
+            r#"<div data-role="pad" style="font-family:system-ui,sans-serif;font-size:14px;color:#222;margin:8px 0">
+<div style="display:flex;flex-wrap:wrap;gap:20px;align-items:flex-start">
+<div><canvas data-role="canvas" width="{side}" height="{side}" style="width:{side}px;height:{side}px;border:1px solid #999;touch-action:none;cursor:crosshair;background:#fff"></canvas>
+<div style="margin-top:6px"><button type="button" data-role="clear">Clear</button> <button type="button" data-role="download">Download PNG</button></div></div>
+<div><div>what the model sees</div><canvas data-role="input" width="28" height="28" style="width:112px;height:112px;image-rendering:pixelated;background:#000;margin:4px 0 12px"></canvas>
+<div>prediction</div><div data-role="prediction" style="font-size:40px;font-weight:bold;line-height:1.2">the pad needs JavaScript (in JupyterLab: trust the notebook)</div>
+<div data-role="confidence" style="color:#555"></div></div>
+<div><div>probabilities</div><div data-role="bars" style="display:flex;gap:2px;margin-top:4px"></div></div>
+</div>
+<output data-role="probabilities" hidden>[]</output>
+<script type="application/json" data-role="model">{model}</script>
+<script>{SCRIPT}</script>
+</div>"#
+        )
+    }
+
+    /// Called by the evcxr kernel when a cell ends in a `DrawingPad`.
+    pub fn evcxr_display(&self) {
+        crate::display::html(&self.to_html());
+    }
+}
+
+/// Each dense layer's weight `[outputs, inputs]` and bias `[outputs]`, input first: the one
+/// place that knows how the model keeps its parameters. The script puts ReLU between the layers.
+fn dense_layers(model: &Mlp) -> Result<Vec<(Tensor, Tensor)>> {
+    let last = model.layers.len().saturating_sub(1);
+    if model.layers.iter().enumerate().any(|(i, layer)| layer.relu != (i < last)) {
+        return Err(Error::Config("the pad runs models with ReLU after every layer but the last".into()));
+    }
+    Ok(model.layers.iter().map(|layer| (layer.weight.as_tensor().clone(), layer.bias.as_tensor().clone())).collect())
+}
