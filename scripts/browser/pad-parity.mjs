@@ -57,7 +57,7 @@ function strokes(pixels) {
       const inked = x < 28 && pixels[y * 28 + x] >= 128;
       if (inked && start < 0) start = x;
       if (!inked && start >= 0) {
-        lines.push({ y: y * CELL + CELL / 2, from: start * CELL + CELL / 2, to: (x - 1) * CELL + CELL / 2, steps: x - start });
+        lines.push({ y: y * CELL + CELL / 2, from: start * CELL + CELL / 2, to: (x - 1) * CELL + CELL / 2, steps: Math.ceil((x - 1 - start) / 3) });
         start = -1;
       }
     }
@@ -65,15 +65,21 @@ function strokes(pixels) {
   return lines;
 }
 
-async function draw(page, canvas, lines) {
+// Real mouse events from the browser's input pipeline (CDP's Input.dispatchMouseEvent), sent
+// without waiting for each reply: the browser handles them in order, and answers each once its
+// handlers have run, so when the last reply is in, the pad has seen the whole drawing.
+async function draw(session, canvas, lines) {
   const box = await canvas.boundingBox();
   const scale = box.width / 280;
+  const event = (type, x, y) =>
+    session.send("Input.dispatchMouseEvent", { type, x: box.x + x * scale, y: box.y + y * scale, button: "left", buttons: type === "mouseReleased" ? 0 : 1, clickCount: 1 });
+  const sent = [];
   for (const line of lines) {
-    await page.mouse.move(box.x + line.from * scale, box.y + line.y * scale);
-    await page.mouse.down();
-    if (line.to !== line.from) await page.mouse.move(box.x + line.to * scale, box.y + line.y * scale, { steps: line.steps });
-    await page.mouse.up();
+    sent.push(event("mousePressed", line.from, line.y));
+    for (let step = 1; step <= line.steps; step++) sent.push(event("mouseMoved", line.from + ((line.to - line.from) * step) / line.steps, line.y));
+    sent.push(event("mouseReleased", line.to, line.y));
   }
+  await Promise.all(sent);
 }
 
 // What the page shows: the prediction's text, the probabilities and the 28×28 input.
@@ -106,6 +112,7 @@ async function main() {
   }
   await page.goto(`file://${path.resolve(options.page)}`);
 
+  const session = await context.newCDPSession(page);
   const pads = await page.$$('[data-role="pad"]');
   check(pads.length >= 1, `${path.basename(options.page)}: ${pads.length} pad(s) on the page`);
   for (const pad of pads) {
@@ -117,7 +124,7 @@ async function main() {
   await first.scrollIntoViewIfNeeded();
 
   // A single dot, then a stroke that leaves the canvas: a guess each, and nothing thrown.
-  await draw(page, await canvasOf(first), [{ y: 140, from: 140, to: 140, steps: 1 }]);
+  await draw(session, await canvasOf(first), [{ y: 140, from: 140, to: 140, steps: 0 }]);
   check(/^\d$/.test((await readPad(first)).prediction), "a single dot gets a digit");
   const box = await (await canvasOf(first)).boundingBox();
   await page.mouse.move(box.x + 200, box.y + 100);
@@ -137,7 +144,7 @@ async function main() {
     const before = other && (await readPad(other));
     await pad.scrollIntoViewIfNeeded();
     await press(pad, "clear");
-    await draw(page, await canvasOf(pad), strokes(digit.pixels));
+    await draw(session, await canvasOf(pad), strokes(digit.pixels));
     const shown = await readPad(pad);
     if (other) {
       const after = await readPad(other);
@@ -153,7 +160,7 @@ async function main() {
   if (options.shot) {
     await first.scrollIntoViewIfNeeded();
     await press(first, "clear");
-    await draw(page, await canvasOf(first), strokes(digits[0].pixels));
+    await draw(session, await canvasOf(first), strokes(digits[0].pixels));
     await first.screenshot({ path: options.shot });
   }
   await browser.close();

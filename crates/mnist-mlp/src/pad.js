@@ -87,30 +87,55 @@
 
   function toGrey(rgba, width, height) {
     const count = width * height;
-    const luma = new Float32Array(count);
+    const grey = picture(width, height);
     const alpha = new Float32Array(count);
     let weight = 0;
     let sum = 0;
     for (let i = 0; i < count; i++) {
-      const [r, g, b, a] = [f32(rgba[4 * i] / 255), f32(rgba[4 * i + 1] / 255), f32(rgba[4 * i + 2] / 255), f32(rgba[4 * i + 3] / 255)];
-      luma[i] = f32(f32(f32(RED * r) + f32(GREEN * g)) + f32(BLUE * b));
+      const r = f32(rgba[4 * i] / 255);
+      const g = f32(rgba[4 * i + 1] / 255);
+      const b = f32(rgba[4 * i + 2] / 255);
+      const a = f32(rgba[4 * i + 3] / 255);
+      const luma = f32(f32(f32(RED * r) + f32(GREEN * g)) + f32(BLUE * b));
+      grey.data[i] = luma;
       alpha[i] = a;
       weight += a;
-      sum += f32(a * luma[i]);
+      sum += f32(a * luma);
     }
+    // Transparent parts go on a background that contrasts with the ink, as in image.rs.
     const partlyTransparent = weight < 0.98 * count;
     const background = partlyTransparent && sum / Math.max(weight, 1e-9) > 0.5 ? 0 : 1;
-    const grey = picture(width, height);
     for (let i = 0; i < count; i++) {
       const a = clamp(alpha[i], 0, 1);
-      grey.data[i] = clamp(f32(f32(a * luma[i]) + f32(f32(1 - a) * background)), 0, 1);
+      grey.data[i] = clamp(f32(f32(a * grey.data[i]) + f32(f32(1 - a) * background)), 0, 1);
     }
     return grey;
   }
 
+  // The value a sort would put at `index`, found without sorting (quickselect).
+  function select(values, index) {
+    let [low, high] = [0, values.length - 1];
+    while (low < high) {
+      const pivot = values[(low + high) >> 1];
+      let [i, j] = [low, high];
+      while (i <= j) {
+        while (values[i] < pivot) i++;
+        while (values[j] > pivot) j--;
+        if (i <= j) {
+          [values[i], values[j]] = [values[j], values[i]];
+          i++;
+          j--;
+        }
+      }
+      if (index <= j) high = j;
+      else if (index >= i) low = i;
+      else break;
+    }
+    return values[index];
+  }
+
   function extractInk(grey) {
-    const sorted = Float32Array.from(grey.data).sort();
-    const paper = sorted[sorted.length >> 1];
+    const paper = select(Float32Array.from(grey.data), grey.data.length >> 1); // what most pixels are
     const darkOnLight = paper > 0.5;
     const inkOf = (v) => (darkOnLight ? f32(1 - v) : v);
     const paperInk = inkOf(paper);

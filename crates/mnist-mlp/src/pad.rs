@@ -74,7 +74,10 @@ impl DrawingPad {
             .collect();
         let expected: usize = self.layers.iter().map(|[o, i]| o * i + o).sum();
         if bytes.len() != 2 * expected {
-            return Err(Error::Config(format!("the pad holds {} bytes of weights for {expected} parameters", bytes.len())));
+            return Err(Error::Config(format!(
+                "the pad holds {} bytes of weights for {expected} parameters",
+                bytes.len()
+            )));
         }
         Ok(decoded)
     }

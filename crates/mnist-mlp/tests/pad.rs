@@ -8,12 +8,16 @@ use mnist_mlp::prelude::*;
 fn f16_logits(pad: &DrawingPad, images: &Tensor) -> Tensor {
     let layers = pad.decoded_weights().unwrap();
     let last = layers.len() - 1;
-    layers.into_iter().zip(&pad.layers).enumerate().fold(images.clone(), |x, (i, ((weight, bias), &[outputs, inputs]))| {
+    let mut x = images.clone();
+    for (i, ((weight, bias), &[outputs, inputs])) in layers.into_iter().zip(&pad.layers).enumerate() {
         let weight = Tensor::from_vec(weight, (outputs, inputs), &Device::Cpu).unwrap();
         let bias = Tensor::from_vec(bias, outputs, &Device::Cpu).unwrap();
-        let z = x.matmul(&weight.t().unwrap()).unwrap().broadcast_add(&bias).unwrap();
-        if i < last { z.relu().unwrap() } else { z }
-    })
+        x = x.matmul(&weight.t().unwrap()).unwrap().broadcast_add(&bias).unwrap();
+        if i < last {
+            x = x.relu().unwrap();
+        }
+    }
+    x
 }
 
 #[test]
