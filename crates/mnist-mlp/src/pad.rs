@@ -92,8 +92,8 @@ impl DrawingPad {
 <div><canvas data-role="canvas" width="{side}" height="{side}" style="width:{side}px;height:{side}px;border:1px solid #999;touch-action:none;cursor:crosshair;background:#fff"></canvas>
 <div style="margin-top:6px"><button type="button" data-role="clear">Clear</button> <button type="button" data-role="download">Download PNG</button></div></div>
 <div><div>what the model sees</div><canvas data-role="input" width="28" height="28" style="width:112px;height:112px;image-rendering:pixelated;background:#000;margin:4px 0 12px"></canvas>
-<div>prediction</div><div data-role="prediction" style="font-size:40px;font-weight:bold;line-height:1.2">the pad needs JavaScript (in JupyterLab: trust the notebook)</div>
-<div data-role="confidence" style="color:#555"></div></div>
+<div>prediction</div><div data-role="prediction" style="font-size:32px;font-weight:bold;line-height:1.2">no script</div>
+<div data-role="confidence" style="color:#555;max-width:150px">the pad needs JavaScript (in JupyterLab: trust the notebook)</div></div>
 <div><div>probabilities</div><div data-role="bars" style="display:flex;gap:2px;margin-top:4px"></div></div>
 </div>
 <output data-role="probabilities" hidden>[]</output>
