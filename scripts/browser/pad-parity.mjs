@@ -106,7 +106,7 @@ async function main() {
   page.on("pageerror", (error) => problems.push(`exception: ${error.message}`));
   page.on("request", (request) => !/^(file|data|blob):/.test(request.url()) && problems.push(`request: ${request.url()}`));
   if (options["same-weights-as"]) {
-    const weights = (file) => fs.readFileSync(file, "utf8").match(/<script type="application\/json" data-role="model">([^<]*)/)?.[1];
+    const weights = (file) => fs.readFileSync(file, "utf8").match(/<script[^>]*data-role="model"[^>]*>([^<]*)/)?.[1];
     const [mine, theirs] = [weights(options.page), weights(options["same-weights-as"])];
     check(mine !== undefined && mine === theirs, `the page's pad carries the weights of ${path.basename(options["same-weights-as"])}`);
   }
