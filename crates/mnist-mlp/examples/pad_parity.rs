@@ -26,9 +26,9 @@ fn main() {
 fn page(dir: &Path) -> Result<()> {
     let data = Mnist::load()?;
     let config = TrainConfig::default();
-    let mut model = Mlp::new(42)?;
+    let mut model = MlpConfig::default().init(&Device::Cpu)?;
     let history = train(&mut model, &data, &config, |_| {})?;
-    save(&model, &ModelCard::new(&config, &data, &history), dir.join("model"))?;
+    model.save(dir.join("model"), &ModelCard::new(&model, &config, &data, &history))?;
     let pad = model.drawing_pad()?.to_html();
     let html = format!(
         "<!doctype html><meta charset=utf-8><title>Two drawing pads</title>\
@@ -41,7 +41,7 @@ fn page(dir: &Path) -> Result<()> {
 }
 
 fn predict(model_dir: &Path, files: &[String]) -> Result<()> {
-    let (model, _) = load(model_dir)?;
+    let (model, _) = Mlp::load(model_dir, &Device::Cpu)?;
     for file in files.iter().map(PathBuf::from) {
         let prediction = mnist_mlp::image::predict_file(&model, &file)?;
         let line = serde_json::json!({

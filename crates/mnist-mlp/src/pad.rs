@@ -6,7 +6,6 @@
 //! works in the exported HTML handout, offline. The weights travel as IEEE half floats (f16),
 //! half the bytes of f32; the tests check that this changes no prediction on the test set.
 
-use crate::data::{IMAGE_PIXELS, NUM_CLASSES};
 use crate::error::{Error, Result};
 use crate::model::Mlp;
 use base64::Engine;
@@ -35,28 +34,17 @@ impl Mlp {
 
 impl DrawingPad {
     pub fn new(model: &Mlp) -> Result<Self> {
-        let mut shapes = Vec::new();
+        let mut layers = Vec::new();
         let mut bytes = Vec::new();
-        for (weight, bias) in dense_layers(model)? {
-            let (outputs, inputs) = weight.dims2()?;
-            if bias.dims() != [outputs] {
-                return Err(Error::Shape(format!("a bias of {:?} for a weight of [{outputs}, {inputs}]", bias.dims())));
-            }
-            shapes.push([outputs, inputs]);
-            for tensor in [weight.flatten_all()?, bias] {
+        for (weight, bias) in dense_layers(model) {
+            layers.push(weight.dims2().map(|(outputs, inputs)| [outputs, inputs])?);
+            for tensor in [weight.flatten_all()?, bias.clone()] {
                 for value in tensor.to_vec1::<f32>()? {
                     bytes.extend(half::f16::from_f32(value).to_le_bytes());
                 }
             }
         }
-        let chained = shapes.windows(2).all(|pair| pair[1][1] == pair[0][0]);
-        let (first, last) = (shapes.first().map(|s| s[1]), shapes.last().map(|s| s[0]));
-        if !chained || first != Some(IMAGE_PIXELS) || last != Some(NUM_CLASSES) {
-            return Err(Error::Shape(format!(
-                "the pad runs dense layers from {IMAGE_PIXELS} inputs to {NUM_CLASSES} logits, got [outputs, inputs] {shapes:?}"
-            )));
-        }
-        Ok(DrawingPad { layers: shapes, weights_f16: base64::engine::general_purpose::STANDARD.encode(bytes) })
+        Ok(DrawingPad { layers, weights_f16: base64::engine::general_purpose::STANDARD.encode(bytes) })
     }
 
     /// The weights as the page decodes them: each layer's `(weight [outputs × inputs], bias)` in f32.
@@ -110,11 +98,8 @@ impl DrawingPad {
 }
 
 /// Each dense layer's weight `[outputs, inputs]` and bias `[outputs]`, input first: the one
-/// place that knows how the model keeps its parameters. The script puts ReLU between the layers.
-fn dense_layers(model: &Mlp) -> Result<Vec<(Tensor, Tensor)>> {
-    let last = model.layers.len().saturating_sub(1);
-    if model.layers.iter().enumerate().any(|(i, layer)| layer.relu != (i < last)) {
-        return Err(Error::Config("the pad runs models with ReLU after every layer but the last".into()));
-    }
-    Ok(model.layers.iter().map(|layer| (layer.weight.as_tensor().clone(), layer.bias.as_tensor().clone())).collect())
+/// place that knows how the model keeps its parameters. Every `Mlp` has ReLU after each layer
+/// but the last ([`crate::model::MlpConfig::layers`]), as the script assumes.
+fn dense_layers(model: &Mlp) -> impl Iterator<Item = (&Tensor, &Tensor)> {
+    model.layers().iter().map(|layer| (&layer.weight, &layer.bias))
 }
