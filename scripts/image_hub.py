@@ -123,7 +123,13 @@ def main():
                            cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
     checks, figures = {}, {}
     try:
-        wait_for("the hub's API", lambda: request(f"{api}/")[0] == 200, 120)
+        def hub_up():
+            try:
+                return request(f"{api}/")[0] == 200
+            except urllib.error.URLError:  # not listening yet
+                return False
+
+        wait_for("the hub's API", hub_up, 120)
         status, _, _ = request(f"{api}/users/{USER}", token, "POST")
         checks["the hub creates the user"] = status == 201
         started = time.monotonic()
