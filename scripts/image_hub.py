@@ -37,12 +37,12 @@ class ImageSpawner(SimpleLocalProcessSpawner):
     def get_args(self):
         names = sorted(name for name in self.get_env() if name.startswith("JUPYTERHUB_"))
         passed = [flag for name in names for flag in ("--env", name)]
-        return [*ENGINE, "run", "--rm", "--name", CONTAINER, "--network", "host", *RUN_FLAGS, *passed,
+        return [*ENGINE[1:], "run", "--rm", "--name", CONTAINER, "--network", "host", *RUN_FLAGS, *passed,
                 IMAGE, "jupyterhub-singleuser", *super().get_args()]
 
 
 c.JupyterHub.spawner_class = ImageSpawner
-c.Spawner.cmd = []
+c.Spawner.cmd = ENGINE[:1]  # the engine's program; get_args adds the rest
 c.Spawner.start_timeout = 300
 c.Spawner.http_timeout = 300
 c.SimpleLocalProcessSpawner.home_dir_template = os.path.join(os.getcwd(), "{username}")
