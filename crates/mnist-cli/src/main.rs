@@ -1,12 +1,17 @@
 //! `mnist`: train, evaluate and query the classic MNIST classifier from the command line.
 
 mod bench;
+mod output;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use mnist_mlp::checkpoint::check_save_target;
+use mnist_mlp::history::advice;
+use mnist_mlp::image::check_finite;
 use mnist_mlp::prelude::*;
 use mnist_mlp::scores;
-use std::path::PathBuf;
+use output::Output;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -150,115 +155,141 @@ impl From<BackwardArg> for Backward {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse().command) {
-        Ok(code) => code,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    let mut out = Output::default();
+    let code = run(Cli::parse().command, &mut out).unwrap_or_else(|error| {
+        output::error(error);
+        EXIT_FAILURE
+    });
+    let output_lost = out.finish();
+    ExitCode::from(if output_lost && code == EXIT_SUCCESS { EXIT_FAILURE } else { code })
 }
 
-fn run(command: Command) -> Result<ExitCode> {
+const EXIT_SUCCESS: u8 = 0;
+const EXIT_FAILURE: u8 = 1;
+/// What a shell reports for a program stopped by Ctrl-C (128 + SIGINT).
+const EXIT_INTERRUPTED: u8 = 130;
+
+fn run(command: Command, out: &mut Output) -> Result<u8> {
     match command {
-        Command::Train { recipe, out } => {
+        Command::Train { recipe, out: dir } => {
+            check_save_target(&dir)?;
             let (config, data) = (recipe.training(), recipe.data.load()?);
             let mut model = recipe.model().init(&Device::Cpu)?;
-            println!("model: {} ({} parameters)", model.config(), model.parameter_count());
-            let history = match train_with_progress_bar(&mut model, &data, &config) {
+            out.line(format_args!("model: {} ({} parameters)", model.config(), model.parameter_count()));
+            let history = match train_with_progress_bar(&mut model, &data, &config, out) {
                 // Nothing is lost: the epochs completed before the divergence are saved.
                 Err(Error::Diverged { epoch, step, loss, completed }) if !completed.epochs.is_empty() => {
-                    model.save(&out, &ModelCard::new(&model, &config, &data, &completed))?;
-                    println!("saved the {} epoch(s) completed before to {}", completed.epochs.len(), out.display());
+                    model.save(&dir, &ModelCard::new(&model, &config, &data, &completed))?;
+                    out.line(format_args!(
+                        "saved the {} epoch(s) completed before to {}",
+                        completed.epochs.len(),
+                        dir.display()
+                    ));
                     return Err(Error::Diverged { epoch, step, loss, completed });
                 }
                 other => other?,
             };
-            model.save(&out, &ModelCard::new(&model, &config, &data, &history))?;
+            model.save(&dir, &ModelCard::new(&model, &config, &data, &history))?;
             if let Some(warning) = history.warning() {
-                eprintln!("warning: {warning}");
+                output::warning(format_args!("{warning}; {}", advice(&config, data.train_len())));
             }
-            println!("median epoch: {:.2} s", history.median_epoch_seconds().unwrap_or_default());
-            println!("test accuracy: {:.4}", history.test_accuracy().unwrap_or_default());
+            out.line(format_args!("median epoch: {:.2} s", history.median_epoch_seconds().unwrap_or_default()));
+            out.line(format_args!("test accuracy: {:.4}", history.test_accuracy().unwrap_or_default()));
             if history.interrupted {
-                println!("interrupted: saved what was trained to {}", out.display());
-                return Ok(ExitCode::from(130));
+                out.line(format_args!("interrupted: saved what was trained to {}", dir.display()));
+                return Ok(EXIT_INTERRUPTED);
             }
-            println!("saved to {}", out.display());
+            out.line(format_args!("saved to {}", dir.display()));
         }
         Command::Bench { recipe } => {
             let config = recipe.training();
             let figures = bench::measure(&recipe.data.load()?, &recipe.model(), &config)?;
             let system = if config.backward == Backward::Autograd { "ours-autograd" } else { "ours" };
-            println!("{}", figures.to_json(system, config.batch_size));
+            out.line(figures.to_json(system, config.batch_size));
         }
-        Command::Evaluate { model, data } => {
-            let (model, _) = Mlp::load(&model, &Device::Cpu)?;
+        Command::Evaluate { model: dir, data } => {
+            let (model, _) = Mlp::load(&dir, &Device::Cpu)?;
             let data = data.load()?;
             let evaluation = evaluate(&model, &data.test_images, &data.test_labels)?;
-            println!("test loss: {:.4}", evaluation.loss);
-            println!("test accuracy: {:.4}", evaluation.accuracy);
-            println!("misclassified: {} of {}", evaluation.misclassified().len(), data.test_len());
+            if !evaluation.loss.is_finite() {
+                return Err(not_finite(&dir, format!("its test loss is {}", evaluation.loss)));
+            }
+            out.line(format_args!("test loss: {:.4}", evaluation.loss));
+            out.line(format_args!("test accuracy: {:.4}", evaluation.accuracy));
+            out.line(format_args!("misclassified: {} of {}", evaluation.misclassified().len(), data.test_len()));
         }
         Command::Predict { model, files, json, .. } if !files.is_empty() => {
             let (model, _) = Mlp::load(&model, &Device::Cpu)?;
-            return Ok(predict_files(&model, &files, json));
+            return Ok(predict_files(&model, &files, json, out));
         }
-        Command::Predict { model, index, data, .. } => {
-            let (model, _) = Mlp::load(&model, &Device::Cpu)?;
+        Command::Predict { model: dir, index, data, .. } => {
+            let (model, _) = Mlp::load(&dir, &Device::Cpu)?;
             let data = data.load()?;
-            if index >= data.test_len() {
-                return Err(Error::Config(format!("index {index} is out of range 0–{}", data.test_len() - 1)));
+            let Some(last) = data.test_len().checked_sub(1) else {
+                return Err(Error::Config(format!("the test set in {} is empty", data.dir.display())));
+            };
+            if index > last {
+                return Err(Error::Config(format!("index {index} is out of range 0–{last}")));
             }
             let image = data.test_images.narrow(0, index, 1)?; // [1, 784]
             let label = data.test_labels.get(index)?.to_scalar::<u32>()?;
             let probabilities = model.probabilities(&image)?.squeeze(0)?.to_vec1::<f32>()?;
-            println!("logits:        {}", format_row(&model.infer(&image)?.squeeze(0)?.to_vec1()?));
-            println!("probabilities: {}", format_row(&probabilities));
-            println!("predicted digit: {}, true label: {label}", scores::argmax(&probabilities));
+            check_finite(&probabilities).map_err(|problem| not_finite(&dir, problem))?;
+            out.line(format_args!("logits:        {}", format_row(&model.infer(&image)?.squeeze(0)?.to_vec1()?)));
+            out.line(format_args!("probabilities: {}", format_row(&probabilities)));
+            out.line(format_args!("predicted digit: {}, true label: {label}", scores::argmax(&probabilities)));
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(EXIT_SUCCESS)
+}
+
+/// A model whose outputs overflow: nothing it computes may be reported.
+fn not_finite(dir: &Path, problem: impl std::fmt::Display) -> Error {
+    Error::File { path: dir.to_path_buf(), problem: format!("the model's outputs are not finite: {problem}") }
 }
 
 /// Classifies each file; a bad file gets its one-line error and the others still run.
-fn predict_files(model: &Mlp, files: &[PathBuf], json: bool) -> ExitCode {
+fn predict_files(model: &Mlp, files: &[PathBuf], json: bool, out: &mut Output) -> u8 {
     let mut predictions = Vec::new();
     let mut failed = 0;
     for file in files {
         match mnist_mlp::image::predict_file(model, file) {
+            // JSON holds text, not bytes: a name that is not UTF-8 is shown with U+FFFD in place.
             Ok(prediction) if json => predictions.push(serde_json::json!({
-                "file": prediction.file,
+                "file": prediction.file.to_string_lossy(),
                 "digit": prediction.digit,
                 "probabilities": prediction.probabilities,
             })),
             Ok(prediction) => {
                 let top: Vec<String> = prediction.top(3).iter().map(|(d, p)| format!("{d} {p:.3}")).collect();
-                println!("{}: {} (top 3: {})", file.display(), prediction.digit, top.join(", "));
+                out.line(format_args!("{}: {} (top 3: {})", file.display(), prediction.digit, top.join(", ")));
             }
             Err(error) => {
-                eprintln!("error: {error}");
+                output::error(error);
                 failed += 1;
             }
         }
+        if out.is_closed() {
+            break;
+        }
     }
     if json {
-        println!("{}", serde_json::Value::Array(predictions));
+        out.line(serde_json::Value::Array(predictions));
     }
-    if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if failed > 0 { EXIT_FAILURE } else { EXIT_SUCCESS }
 }
 
-fn train_with_progress_bar(model: &mut Mlp, data: &Mnist, config: &TrainConfig) -> Result<History> {
+fn train_with_progress_bar(model: &mut Mlp, data: &Mnist, config: &TrainConfig, out: &mut Output) -> Result<History> {
     let style = ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg}")
         .expect("the template is valid")
         .progress_chars("=> ");
     let bar = ProgressBar::new(0).with_style(style);
-    // Ctrl-C ends training after the current step, and what was trained is still saved;
-    // a second Ctrl-C quits at once.
+    // Ctrl-C, SIGTERM (`kill`, a shutdown) and SIGHUP (the terminal closed) end training after
+    // the current step, and what was trained is still saved; a second signal quits at once.
     static STOP: AtomicBool = AtomicBool::new(false);
     ctrlc::set_handler(|| {
         if STOP.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
+            std::process::exit(EXIT_INTERRUPTED.into());
         }
     })
     .map_err(|e| Error::Config(format!("cannot catch Ctrl-C: {e}")))?;
@@ -276,7 +307,7 @@ fn train_with_progress_bar(model: &mut Mlp, data: &Mnist, config: &TrainConfig) 
             bar.set_position(step as u64);
         }
         // `suspend` prints even when the bar is hidden (output not a terminal, as in CI logs).
-        Progress::Epoch(stats) => bar.suspend(|| println!("{stats}")),
+        Progress::Epoch(stats) => bar.suspend(|| out.line(stats)),
     });
     bar.finish_and_clear();
     history

@@ -8,6 +8,7 @@ use crate::history::History;
 use crate::model::{Mlp, MlpConfig, add_var};
 use crate::optim::AdamConfig;
 use crate::train::TrainConfig;
+use crate::{read, save_dir};
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::VarMap;
 use serde::{Deserialize, Serialize};
@@ -49,39 +50,39 @@ impl ModelCard {
 }
 
 impl Mlp {
-    /// Saves into `dir` (created if needed), the card's `model` set to this model's config. Each
-    /// file is written beside its final name, then renamed, so an interrupted save never leaves
-    /// a file that half-loads.
+    /// Saves into `dir`, the card's `model` set to this model's config, as one unit (see
+    /// [`crate::save_dir`]): a reader finds the old model or the new one, never a mix. `dir` must
+    /// be new, empty, or a model folder ([`check_save_target`]).
     pub fn save(&self, dir: impl AsRef<Path>, card: &ModelCard) -> Result<()> {
         let dir = dir.as_ref();
         let card = ModelCard { model: self.config().clone(), ..card.clone() };
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let tensors: HashMap<String, Tensor> =
             self.parameters().into_iter().map(|(name, tensor)| (name, tensor.clone())).collect();
-        let weights = dir.join(WEIGHTS_FILE);
-        let weights_tmp = dir.join(format!("{WEIGHTS_FILE}.partial"));
-        candle_core::safetensors::save(&tensors, &weights_tmp).map_err(|e| Error::file(&weights_tmp, e.to_string()))?;
-        let config = dir.join(CONFIG_FILE);
-        let config_tmp = dir.join(format!("{CONFIG_FILE}.partial"));
-        let json = serde_json::to_string_pretty(&card).map_err(|e| Error::file(&config, e.to_string()))?;
-        std::fs::write(&config_tmp, json + "\n").map_err(|e| Error::io(&config_tmp, e))?;
-        std::fs::rename(&weights_tmp, &weights).map_err(|e| Error::io(&weights, e))?;
-        std::fs::rename(&config_tmp, &config).map_err(|e| Error::io(&config, e))?;
-        Ok(())
+        let weights =
+            safetensors::serialize(&tensors, None).map_err(|e| Error::file(dir.join(WEIGHTS_FILE), e.to_string()))?;
+        let json =
+            serde_json::to_string_pretty(&card).map_err(|e| Error::file(dir.join(CONFIG_FILE), e.to_string()))?;
+        save_dir::write_folder(dir, &[(WEIGHTS_FILE, &weights), (CONFIG_FILE, (json + "\n").as_bytes())])
     }
 
     /// Loads a model saved by [`Mlp::save`] onto `device`, checking the version, the architecture,
-    /// every tensor's name, dtype and shape, and that every weight is finite.
+    /// every tensor's name, dtype and shape, and that every weight is finite. Each file is read
+    /// within its limit ([`read::CONFIG`], [`read::WEIGHTS`]).
     pub fn load(dir: impl AsRef<Path>, device: &Device) -> Result<(Mlp, ModelCard)> {
         let dir = dir.as_ref();
         let (config, weights) = (dir.join(CONFIG_FILE), dir.join(WEIGHTS_FILE));
-        let config_json = std::fs::read(&config).map_err(|e| Error::io(&config, e))?;
-        if !weights.is_file() {
+        let config_json = read::read_limited(&config, read::CONFIG)?;
+        if !weights.exists() {
             return Err(Error::file(&weights, "missing: the model folder holds no weights"));
         }
-        let weights_bytes = std::fs::read(&weights).map_err(|e| Error::io(&weights, e))?;
+        let weights_bytes = read::read_limited(&weights, read::WEIGHTS)?;
         from_bytes(&config_json, &config, &weights_bytes, &weights, device)
     }
+}
+
+/// Whether [`Mlp::save`] can save into `dir`; run it before training, so a bad `--out` fails at once.
+pub fn check_save_target(dir: impl AsRef<Path>) -> Result<()> {
+    save_dir::check_target(dir.as_ref(), &[WEIGHTS_FILE, CONFIG_FILE])
 }
 
 /// A model from the contents of its two files; the paths only name them in errors.

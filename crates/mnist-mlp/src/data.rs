@@ -2,11 +2,12 @@
 //!
 //! The same reader loads Fashion-MNIST, which ships in the same format.
 
+use crate::checksums::Checksums;
 use crate::error::{BadLabel, Error, IdxProblem, Result};
+use crate::read::{self, LimitedFile};
 use candle_core::{Device, Tensor};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
@@ -23,6 +24,16 @@ const TRAIN_IMAGES: &str = "train-images-idx3-ubyte";
 const TRAIN_LABELS: &str = "train-labels-idx1-ubyte";
 const TEST_IMAGES: &str = "t10k-images-idx3-ubyte";
 const TEST_LABELS: &str = "t10k-labels-idx1-ubyte";
+
+/// The most items an IDX file may hold: MNIST's and Fashion-MNIST's training sets, the largest
+/// of their four files. A header promising more is refused before anything is read.
+pub const MAX_ITEMS: u32 = 60_000;
+/// An IDX file on disk, gzip'd or raw: the largest MNIST file, plus room for gzip's framing of
+/// incompressible data.
+const IDX_FILE: read::Limit =
+    read::Limit { kind: "an MNIST IDX file", max_bytes: 16 + MAX_ITEMS as u64 * IMAGE_PIXELS as u64 + 1024 * 1024 };
+/// Bytes after the promised data are counted up to here, not to the end of a gzip bomb.
+const TRAILING_COUNTED: u64 = 64 * 1024;
 
 /// A train/test split: images `[n, 784]` f32 in [0, 1], labels `[n]` u32.
 #[derive(Debug, Clone)]
@@ -66,22 +77,27 @@ impl Mnist {
         })
     }
 
-    /// Reads the four IDX files of `dir`, verifying each against `dir/SHA256SUMS` when it lists them.
+    /// Reads the four IDX files of `dir`, verifying each against `dir/SHA256SUMS` when it lists them
+    /// (see [`Checksums`]); a `SHA256SUMS` that verifies none of them is an error.
     pub fn load_dir(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref();
-        let expected = read_checksums(dir)?;
+        let mut checksums = Checksums::read(dir)?;
         let mut sha256 = BTreeMap::new();
         let mut read = |name: &str, kind: IdxKind| -> Result<(PathBuf, IdxFile)> {
             let path = find_file(dir, name)?;
-            let file = read_idx(&path, kind)?;
-            if let Some(want) = expected.get(name).filter(|want| **want != file.sha256) {
-                return Err(Error::Checksum { path, expected: want.clone(), actual: file.sha256 });
+            let hash_file = checksums.as_ref().is_some_and(|sums| sums.lists_stored_file(&path));
+            let file = read_idx(&path, kind, hash_file)?;
+            if let Some(sums) = checksums.as_mut() {
+                sums.verify(&path, name, &file)?;
             }
             sha256.insert(name.to_string(), file.sha256.clone());
             Ok((path, file))
         };
         let train = (read(TRAIN_IMAGES, IdxKind::Images)?, read(TRAIN_LABELS, IdxKind::Labels)?);
         let test = (read(TEST_IMAGES, IdxKind::Images)?, read(TEST_LABELS, IdxKind::Labels)?);
+        if let Some(sums) = &checksums {
+            sums.check_some_verified(&[TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS])?;
+        }
         let (train_images, train_labels) = to_tensors(train.0, train.1)?;
         let (test_images, test_labels) = to_tensors(test.0, test.1)?;
         Ok(Mnist { train_images, train_labels, test_images, test_labels, dir: dir.to_path_buf(), sha256 })
@@ -143,28 +159,67 @@ pub struct IdxFile {
     pub count: usize,
     pub bytes: Vec<u8>,
     pub sha256: String,
+    /// SHA-256 of the bytes as stored (gzip'd), when it was asked for.
+    pub stored_sha256: Option<String>,
 }
 
-/// Reads an IDX file, gzip'd or raw, from `path`.
-pub(crate) fn read_idx(path: &Path, kind: IdxKind) -> Result<IdxFile> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    decode_idx(BufReader::new(file), kind).map_err(|problem| Error::Idx { path: path.to_path_buf(), problem })
+/// Reads an IDX file, gzip'd or raw, from `path`; `hash_stored` also hashes the bytes as stored.
+pub(crate) fn read_idx(path: &Path, kind: IdxKind, hash_stored: bool) -> Result<IdxFile> {
+    let file = LimitedFile::open(path, IDX_FILE)?;
+    let mut input = BufReader::new(HashingReader { inner: file, hasher: hash_stored.then(Sha256::new) });
+    let problem = |problem| Error::Idx { path: path.to_path_buf(), problem };
+    let mut idx = decode_idx(&mut input, kind).map_err(problem)?;
+    if hash_stored {
+        // A gzip stream may end before its file does; what follows is part of the stored bytes.
+        std::io::copy(&mut input, &mut std::io::sink()).map_err(|e| problem(IdxProblem::Read(e.to_string())))?;
+        idx.stored_sha256 = input.into_inner().hasher.map(|h| hex(&h.finalize()));
+    }
+    Ok(idx)
+}
+
+/// Hashes what passes through it, when it has a hasher.
+struct HashingReader<R> {
+    inner: R,
+    hasher: Option<Sha256>,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(hasher) = &mut self.hasher {
+            hasher.update(&buf[..n]);
+        }
+        Ok(n)
+    }
 }
 
 /// Decodes an IDX stream, gunzipping it first when it starts with gzip's magic bytes.
 pub fn decode_idx(mut input: impl BufRead, kind: IdxKind) -> Result<IdxFile, IdxProblem> {
-    let is_gzip = input.fill_buf().map_err(gzip_problem)?.starts_with(&[0x1f, 0x8b]);
-    if is_gzip { parse_idx(flate2::bufread::MultiGzDecoder::new(input), kind) } else { parse_idx(input, kind) }
+    let is_gzip = input.fill_buf().map_err(|e| IdxProblem::Read(e.to_string()))?.starts_with(&[0x1f, 0x8b]);
+    if is_gzip {
+        parse_idx(flate2::bufread::MultiGzDecoder::new(input), kind, true)
+    } else {
+        parse_idx(input, kind, false)
+    }
 }
 
-/// Parses the IDX stream; only allocates as much as the stream really holds.
-fn parse_idx(mut reader: impl Read, kind: IdxKind) -> Result<IdxFile, IdxProblem> {
+/// Parses the IDX stream. The header's count is checked against [`MAX_ITEMS`] first, and the
+/// data buffer grows only with bytes that really arrive, so a lying header allocates nothing.
+fn parse_idx(mut reader: impl Read, kind: IdxKind, gzip: bool) -> Result<IdxFile, IdxProblem> {
+    let read_problem = |error: std::io::Error| match error.kind() {
+        std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof
+            if gzip =>
+        {
+            IdxProblem::Gzip(error.to_string())
+        }
+        _ => IdxProblem::Read(error.to_string()),
+    };
     let header_len = match kind {
         IdxKind::Images => 16,
         IdxKind::Labels => 8,
     };
     let mut header = vec![0u8; header_len];
-    let got = read_full(&mut reader, &mut header)?;
+    let got = read_full(&mut reader, &mut header).map_err(read_problem)?;
     if got < header_len {
         return Err(IdxProblem::Truncated { expected: header_len as u64, found: got as u64 });
     }
@@ -173,6 +228,12 @@ fn parse_idx(mut reader: impl Read, kind: IdxKind) -> Result<IdxFile, IdxProblem
         return Err(IdxProblem::BadMagic { kind: kind.name(), expected: kind.magic(), found: field(0) });
     }
     let count = field(1);
+    if count == 0 {
+        return Err(IdxProblem::Empty { kind: kind.name() });
+    }
+    if count > MAX_ITEMS {
+        return Err(IdxProblem::TooMany { kind: kind.name(), count, max: MAX_ITEMS });
+    }
     let item_len = match kind {
         IdxKind::Images => {
             let (rows, cols) = (field(2), field(3));
@@ -185,11 +246,11 @@ fn parse_idx(mut reader: impl Read, kind: IdxKind) -> Result<IdxFile, IdxProblem
     };
     let expected = u64::from(count) * item_len;
     let mut bytes = Vec::new();
-    reader.by_ref().take(expected).read_to_end(&mut bytes).map_err(gzip_problem)?;
+    reader.by_ref().take(expected).read_to_end(&mut bytes).map_err(read_problem)?;
     if (bytes.len() as u64) < expected {
         return Err(IdxProblem::Truncated { expected, found: bytes.len() as u64 });
     }
-    let extra = std::io::copy(&mut reader, &mut std::io::sink()).map_err(gzip_problem)?;
+    let extra = std::io::copy(&mut reader.take(TRAILING_COUNTED), &mut std::io::sink()).map_err(read_problem)?;
     if extra > 0 {
         return Err(IdxProblem::TrailingBytes { expected, extra });
     }
@@ -201,23 +262,19 @@ fn parse_idx(mut reader: impl Read, kind: IdxKind) -> Result<IdxFile, IdxProblem
     let mut hasher = Sha256::new();
     hasher.update(&header);
     hasher.update(&bytes);
-    Ok(IdxFile { count: count as usize, bytes, sha256: hex(&hasher.finalize()) })
+    Ok(IdxFile { count: count as usize, bytes, sha256: hex(&hasher.finalize()), stored_sha256: None })
 }
 
 /// Fills `buf` as far as the stream allows, returning how many bytes were read.
-fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> Result<usize, IdxProblem> {
+fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
-        match reader.read(&mut buf[filled..]).map_err(gzip_problem)? {
+        match reader.read(&mut buf[filled..])? {
             0 => break,
             n => filled += n,
         }
     }
     Ok(filled)
-}
-
-fn gzip_problem(error: std::io::Error) -> IdxProblem {
-    IdxProblem::Gzip(error.to_string())
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -262,28 +319,12 @@ pub fn bundled_dir() -> Result<PathBuf> {
     })
 }
 
-/// `name.gz`, else `name`, inside `dir`.
+/// `name.gz`, else `name`, inside `dir`. Whatever is there is taken, so that a FIFO or a device
+/// gets its own error from the reader rather than "not found".
 fn find_file(dir: &Path, name: &str) -> Result<PathBuf> {
     let candidates = [dir.join(format!("{name}.gz")), dir.join(name)];
-    candidates.iter().find(|p| p.is_file()).cloned().ok_or_else(|| Error::DataNotFound {
+    candidates.iter().find(|p| p.exists()).cloned().ok_or_else(|| Error::DataNotFound {
         file: name.to_string(),
         searched: format!("{} (as .gz or raw)", dir.display()),
     })
-}
-
-/// `SHA256SUMS` as name → hex digest; an absent file means nothing to verify.
-fn read_checksums(dir: &Path) -> Result<BTreeMap<String, String>> {
-    let path = dir.join("SHA256SUMS");
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
-        Err(e) => return Err(Error::io(path, e)),
-    };
-    text.lines()
-        .filter(|line| !line.trim().is_empty())
-        .map(|line| match line.split_whitespace().collect::<Vec<_>>()[..] {
-            [digest, name] => Ok((name.trim_start_matches('*').to_string(), digest.to_lowercase())),
-            _ => Err(Error::file(&path, format!("malformed line `{line}`, expected `<sha256>  <file>`"))),
-        })
-        .collect()
 }

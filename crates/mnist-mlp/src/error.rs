@@ -64,14 +64,22 @@ pub enum IdxProblem {
     BadMagic { kind: &'static str, expected: u32, found: u32 },
     #[error("truncated: the header promises {expected} bytes of data, the file holds {found}")]
     Truncated { expected: u64, found: u64 },
-    #[error("{extra} unexpected bytes after the {expected} bytes of data the header promises")]
+    /// `extra` is counted up to 65,536: a gzip bomb is not unpacked to its end.
+    #[error("{}{extra} unexpected bytes after the {expected} bytes of data the header promises",
+        if *extra >= 65_536 { "at least " } else { "" })]
     TrailingBytes { expected: u64, extra: u64 },
+    #[error("holds no {kind}: the header's count is 0")]
+    Empty { kind: &'static str },
+    #[error("the header promises {count} {kind}; MNIST and Fashion-MNIST files hold at most {max}")]
+    TooMany { kind: &'static str, count: u32, max: u32 },
     #[error("images are {rows}×{cols}, expected 28×28")]
     BadDimensions { rows: u32, cols: u32 },
     #[error(transparent)]
     BadLabel(#[from] BadLabel),
     #[error("not a valid gzip stream: {0}")]
     Gzip(String),
+    #[error("cannot be read: {0}")]
+    Read(String),
 }
 
 /// A label outside 0–9, wherever labels come from (a file, a tensor, a slice).

@@ -84,23 +84,30 @@ impl FilePrediction {
 
 /// Opens, prepares and classifies one image file.
 pub fn predict_file(model: &Mlp, path: impl AsRef<Path>) -> Result<FilePrediction> {
-    let prepared = prepare_file(path.as_ref())?;
+    let path = path.as_ref();
+    let prepared = prepare_file(path)?;
     let probabilities = model.probabilities(&prepared.tensor()?)?.squeeze(0)?.to_vec1::<f32>()?;
+    check_finite(&probabilities).map_err(|problem| Error::file(path, problem))?;
     let digit = scores::argmax(&probabilities) as u32;
-    Ok(FilePrediction { file: path.as_ref().to_path_buf(), digit, probabilities, prepared })
+    Ok(FilePrediction { file: path.to_path_buf(), digit, probabilities, prepared })
 }
 
-/// Files larger than this are refused unread.
-pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
+/// Refuses a model's output that holds NaN or infinity: no digit can be read from it.
+pub fn check_finite(outputs: &[f32]) -> std::result::Result<(), String> {
+    match outputs.iter().find(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(bad) => Err(format!(
+            "the model's output is {bad}, not a probability: its weights are so large that the \
+             computation overflows (a damaged or diverged model); no digit is predicted"
+        )),
+    }
+}
 
-/// Reads an image file of any common format (PNG, JPEG, BMP, GIF, WebP, TIFF), within size limits.
+/// Reads an image file of any common format (PNG, JPEG, BMP, GIF, WebP, TIFF), within size
+/// limits ([`crate::read::IMAGE`]); a FIFO or device is refused unread.
 pub fn read(path: impl AsRef<Path>) -> Result<DynamicImage> {
     let path = path.as_ref();
-    let size = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
-    if size > MAX_FILE_BYTES {
-        return Err(Error::file(path, format!("too large: {size} bytes (at most {MAX_FILE_BYTES} are read)")));
-    }
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = crate::read::read_limited(path, crate::read::IMAGE)?;
     read_bytes(&bytes).map_err(|e| match e {
         Error::Image(problem) => Error::file(path, problem),
         other => other,
@@ -114,16 +121,73 @@ pub fn read_bytes(bytes: &[u8]) -> Result<DynamicImage> {
     }
     let format = guess_format(bytes)
         .map_err(|_| Error::Image("not an image this program reads (PNG, JPEG, BMP, GIF, WebP or TIFF)".into()))?;
+    if format == ImageFormat::Jpeg {
+        return decode_jpeg(bytes);
+    }
     let mut reader = ImageReader::with_format(std::io::Cursor::new(bytes), format);
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);
     limits.max_alloc = Some(MAX_DECODE_BYTES);
     reader.limits(limits);
-    reader.decode().map_err(|e| match e {
-        ImageError::Limits(_) => Error::Image(format!("too large: images up to {MAX_SIDE}×{MAX_SIDE} pixels are read")),
+    let decoder = reader.into_decoder().map_err(image_error)?;
+    let ((width, height), needed) = (decoder.dimensions(), decoder.total_bytes());
+    if needed > MAX_DECODE_BYTES {
+        return Err(Error::Image(format!(
+            "too large: {width}×{height} pixels of {:?} take {} MB to decode, more than the {} MB allowed",
+            decoder.color_type(),
+            needed.div_ceil(1 << 20),
+            MAX_DECODE_BYTES >> 20
+        )));
+    }
+    DynamicImage::from_decoder(decoder).map_err(image_error)
+}
+
+/// Says which limit refused an image.
+fn image_error(error: ImageError) -> Error {
+    match error {
+        ImageError::Limits(limit) if limit.kind() == ::image::error::LimitErrorKind::DimensionError => {
+            Error::Image(format!("too large: images up to {MAX_SIDE}×{MAX_SIDE} pixels are read"))
+        }
+        ImageError::Limits(_) => Error::Image(format!(
+            "too large: decoding it would take more than the {} MB allowed",
+            MAX_DECODE_BYTES >> 20
+        )),
         other => Error::Image(format!("cannot be decoded: {other}")),
-    })
+    }
+}
+
+/// JPEG through `zune-jpeg` in strict mode: `image` runs it lenient, which fills a truncated or
+/// corrupt file's missing part with grey and reports no error.
+fn decode_jpeg(bytes: &[u8]) -> Result<DynamicImage> {
+    use zune_core::{bytestream::ZCursor, colorspace::ColorSpace, options::DecoderOptions};
+    use zune_jpeg::errors::DecodeErrors;
+    let jpeg_error = |error: DecodeErrors| match error {
+        DecodeErrors::LargeDimensions(_) => {
+            Error::Image(format!("too large: images up to {MAX_SIDE}×{MAX_SIDE} pixels are read"))
+        }
+        other => Error::Image(format!("cannot be decoded: JPEG: {other:?}")),
+    };
+    let options = DecoderOptions::default()
+        .set_strict_mode(true)
+        .set_max_width(MAX_SIDE as usize)
+        .set_max_height(MAX_SIDE as usize);
+    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+    decoder.decode_headers().map_err(jpeg_error)?;
+    let grey = matches!(decoder.input_colorspace(), Some(ColorSpace::Luma | ColorSpace::LumaA));
+    decoder.set_options(decoder.options().jpeg_set_out_colorspace(if grey {
+        ColorSpace::Luma
+    } else {
+        ColorSpace::RGB
+    }));
+    let pixels = decoder.decode().map_err(jpeg_error)?;
+    let (width, height) = decoder.dimensions().map_or((0, 0), |(w, h)| (w as u32, h as u32));
+    let image = if grey {
+        GrayImage::from_raw(width, height, pixels).map(DynamicImage::ImageLuma8)
+    } else {
+        RgbImage::from_raw(width, height, pixels).map(DynamicImage::ImageRgb8)
+    };
+    image.ok_or_else(|| Error::Image(format!("cannot be decoded: JPEG: fewer pixels than {width}×{height}")))
 }
 
 /// Opens and prepares an image file; errors name the file.

@@ -12,6 +12,7 @@
 
 pub mod backprop;
 pub mod checkpoint;
+pub mod checksums;
 pub mod data;
 pub mod display;
 pub mod error;
@@ -25,6 +26,8 @@ pub mod model;
 pub mod optim;
 pub mod pad;
 pub mod plot;
+pub mod read;
+pub mod save_dir;
 pub mod scores;
 pub mod threads;
 pub mod train;

@@ -164,11 +164,25 @@ fn images_other_than_28_by_28_are_rejected() {
 }
 
 #[test]
-fn an_absurd_header_count_fails_without_a_huge_allocation() {
-    // 4 billion images would be 3.4 TB; the reader must notice the file is tiny instead.
-    let dir = with_file("train-images-idx3-ubyte", images_file(u32::MAX, 28, 28, &[0; 784]));
-    let (_, problem, _) = idx_problem(dir.path());
-    assert_eq!(problem, IdxProblem::Truncated { expected: u64::from(u32::MAX) * 784, found: 784 });
+fn a_header_promising_more_than_mnist_holds_is_refused_before_reading_on() {
+    // 4 billion images would be 3.4 TB; no MNIST file holds more than 60,000.
+    for count in [u32::MAX, 60_001] {
+        let dir = with_file("train-images-idx3-ubyte", images_file(count, 28, 28, &[0; 784]));
+        let (_, problem, message) = idx_problem(dir.path());
+        assert_eq!(problem, IdxProblem::TooMany { kind: "images", count, max: 60_000 });
+        assert!(message.contains("at most 60000"), "{message}");
+    }
+    let dir = with_file("t10k-labels-idx1-ubyte", labels_file(1_000_000, &[1; 2]));
+    assert!(matches!(idx_problem(dir.path()).1, IdxProblem::TooMany { kind: "labels", count: 1_000_000, .. }));
+}
+
+#[test]
+fn a_file_holding_no_items_is_refused_naming_it() {
+    let dir = with_file("t10k-images-idx3-ubyte", images_file(0, 28, 28, &[]));
+    let (path, problem, message) = idx_problem(dir.path());
+    assert!(path.ends_with("t10k-images-idx3-ubyte.gz"), "{message}");
+    assert_eq!(problem, IdxProblem::Empty { kind: "images" });
+    assert!(message.contains("holds no images"), "{message}");
 }
 
 #[test]
@@ -210,6 +224,73 @@ fn matching_checksums_load() {
         tiny_set().iter().map(|(name, bytes)| format!("{}  {name}\n", hex(&Sha256::digest(bytes)))).collect();
     std::fs::write(dir.path().join("SHA256SUMS"), sums).unwrap();
     assert_eq!(Mnist::load_dir(dir.path()).unwrap().train_len(), 3);
+}
+
+/// The tiny set gzip'd, with `SHA256SUMS` holding `sums`.
+fn with_checksums(sums: &str) -> tempfile::TempDir {
+    let dir = write_dir(&tiny_set(), true);
+    std::fs::write(dir.path().join("SHA256SUMS"), sums).unwrap();
+    dir
+}
+
+fn raw_digest(index: usize) -> String {
+    hex(&Sha256::digest(&tiny_set()[index].1))
+}
+
+fn stored_digest(dir: &Path, name: &str) -> String {
+    hex(&Sha256::digest(std::fs::read(dir.join(format!("{name}.gz"))).unwrap()))
+}
+
+#[test]
+fn checksum_lines_in_the_forms_sha256sum_writes_are_all_checked() {
+    let wrong = "0".repeat(64);
+    // `./name`, binary mode `*name`, `--tag` form: a wrong digest in each is caught.
+    for line in [
+        format!("{wrong}  ./train-labels-idx1-ubyte"),
+        format!("{wrong} *train-labels-idx1-ubyte"),
+        format!("SHA256 (train-labels-idx1-ubyte) = {wrong}"),
+        format!("{}  train-labels-idx1-ubyte\r", wrong.to_uppercase()),
+    ] {
+        let dir = with_checksums(&format!("{line}\n"));
+        let error = Mnist::load_dir(dir.path()).unwrap_err();
+        assert!(matches!(error, Error::Checksum { .. }), "{line}: {error}");
+        assert!(error.to_string().contains("train-labels-idx1-ubyte.gz"), "{error}");
+    }
+    let dir = with_checksums(&format!("{}  ./train-labels-idx1-ubyte\n", raw_digest(1)));
+    assert_eq!(Mnist::load_dir(dir.path()).unwrap().train_len(), 3);
+}
+
+#[test]
+fn a_checksum_of_the_gzip_file_as_stored_is_checked_against_it() {
+    // What `sha256sum *.gz` writes: digests of the compressed files.
+    let dir = write_dir(&tiny_set(), true);
+    let good = stored_digest(dir.path(), "t10k-images-idx3-ubyte");
+    std::fs::write(dir.path().join("SHA256SUMS"), format!("{good}  t10k-images-idx3-ubyte.gz\n")).unwrap();
+    assert_eq!(Mnist::load_dir(dir.path()).unwrap().test_len(), 2);
+
+    let wrong = raw_digest(2); // the decompressed bytes' digest, listed for the .gz
+    std::fs::write(dir.path().join("SHA256SUMS"), format!("{wrong}  t10k-images-idx3-ubyte.gz\n")).unwrap();
+    match Mnist::load_dir(dir.path()) {
+        Err(Error::Checksum { path, actual, .. }) => {
+            assert!(path.ends_with("t10k-images-idx3-ubyte.gz"));
+            assert_eq!(actual, good);
+        }
+        other => panic!("expected a checksum error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_checksum_file_that_verifies_none_of_the_data_is_an_error() {
+    for sums in
+        [format!("{}  other-file.bin\n", raw_digest(0)), format!("{}  mnist/train-images-idx3-ubyte\n", raw_digest(0))]
+    {
+        let dir = with_checksums(&sums);
+        let message = Mnist::load_dir(dir.path()).unwrap_err().to_string();
+        assert!(message.contains("SHA256SUMS") && message.contains("verified none"), "{message}");
+    }
+    let dir = with_checksums("not a checksum line\n");
+    let message = Mnist::load_dir(dir.path()).unwrap_err().to_string();
+    assert!(message.contains("SHA256SUMS") && message.contains("line 1"), "{message}");
 }
 
 #[test]
