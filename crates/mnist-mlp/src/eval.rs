@@ -64,12 +64,18 @@ pub struct ConfusionMatrix {
 }
 
 impl ConfusionMatrix {
-    pub fn new(labels: &[u32], predictions: &[u32]) -> Self {
+    /// Counts each (label, prediction) pair; both must be digits 0–9 and equally many.
+    pub fn new(labels: &[u32], predictions: &[u32]) -> Result<Self> {
+        if labels.len() != predictions.len() {
+            return Err(Error::Shape(format!("{} labels but {} predictions", labels.len(), predictions.len())));
+        }
+        BadLabel::check(labels)?;
+        BadLabel::check(predictions)?;
         let mut counts = [[0; NUM_CLASSES]; NUM_CLASSES];
         for (&l, &p) in labels.iter().zip(predictions) {
             counts[l as usize][p as usize] += 1;
         }
-        ConfusionMatrix { counts }
+        Ok(ConfusionMatrix { counts })
     }
 }
 
@@ -96,7 +102,7 @@ pub fn evaluate(model: &Mlp, images: &Tensor, labels: &Tensor) -> Result<Evaluat
     Ok(Evaluation {
         loss: (total_loss / count as f64) as f32,
         accuracy: correct as f32 / count as f32,
-        confusion: ConfusionMatrix::new(&labels, &predictions),
+        confusion: ConfusionMatrix::new(&labels, &predictions)?,
         predictions,
         labels,
     })

@@ -185,3 +185,15 @@ fn weights_so_large_the_output_overflows_give_no_prediction() {
     let message = predict_file(&model, &picture).map(drop).unwrap_err().to_string();
     assert!(message.contains("3-off-centre.png") && message.contains("not a probability"), "{message}");
 }
+
+#[test]
+fn a_confusion_matrix_of_non_digits_or_unequal_lengths_is_an_error() {
+    let bad_label = ConfusionMatrix::new(&[0, 10], &[0, 1]).unwrap_err().to_string();
+    assert!(bad_label.contains("label 10 at index 1"), "{bad_label}");
+    let bad_prediction = ConfusionMatrix::new(&[0, 1], &[99, 1]).unwrap_err().to_string();
+    assert!(bad_prediction.contains("label 99 at index 0"), "{bad_prediction}");
+    let unequal = ConfusionMatrix::new(&[0, 1], &[0]).unwrap_err().to_string();
+    assert!(unequal.contains("2 labels but 1 predictions"), "{unequal}");
+    let fine = ConfusionMatrix::new(&[3, 3, 5], &[3, 5, 5]).unwrap();
+    assert_eq!((fine.counts[3][3], fine.counts[3][5], fine.counts[5][5]), (1, 1, 1));
+}

@@ -56,7 +56,7 @@ fn an_empty_line_chart_is_an_error() {
 fn the_confusion_matrix_writes_every_count() {
     let labels = [0u32, 0, 1, 4, 4, 9];
     let predictions = [0u32, 6, 1, 9, 4, 9];
-    let matrix = ConfusionMatrix::new(&labels, &predictions);
+    let matrix = ConfusionMatrix::new(&labels, &predictions).unwrap();
     assert_eq!((matrix.counts[0][6], matrix.counts[4][9], matrix.counts[4][4]), (1, 1, 1));
     let svg = plot::confusion(&matrix).unwrap().0;
     let texts = texts(&svg);
