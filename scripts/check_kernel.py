@@ -94,7 +94,7 @@ def run_notebook(name):
 
 
 def side_by_side():
-    names = ["01-mnist-classifier.ipynb", "03-what-the-model-learned.ipynb"]
+    names = ["01-mnist-classifier.ipynb", "05-what-the-model-learned.ipynb"]
     with ThreadPoolExecutor(len(names)) as pool:
         futures = {name: pool.submit(run_notebook, name) for name in names}
         for name, future in futures.items():
