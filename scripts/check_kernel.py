@@ -3,7 +3,7 @@
     check_kernel.py fresh        a new kernel finds the support crate compiled: its setup cell
                                  compiles nothing, and an edit to a path crate's source is picked
                                  up by the next kernel (no stale code)
-    check_kernel.py concurrent   notebooks 01 and 03 run at the same moment in two kernels, and
+    check_kernel.py concurrent   notebooks 01 and 05 run at the same moment in two kernels, and
                                  both succeed
 """
 from concurrent.futures import ThreadPoolExecutor
