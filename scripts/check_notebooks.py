@@ -4,8 +4,8 @@
                                   outputs, code lines that fit the page, a solution to every
                                   exercise; environment.yml parses and pins what scripts/setup installs
     check_notebooks.py executed   build/notebooks: every notebook and solution ran without an error;
-                                  01: test accuracy >= 0.97, at least two SVG plots; 02: the epoch
-                                  written by hand gives exactly the model `train` gives
+                                  01: test accuracy >= 0.97, at least two SVG plots; 02: Adam and
+                                  the epoch written by hand give exactly the crate's Adam and `train`
     check_notebooks.py browser    build/html/01 in headless Chromium with the network off: the page
                                   loads nothing from outside, and its curves are drawn on screen
 """
@@ -125,6 +125,11 @@ def executed():
         by_hand, by_train, difference = match.groups()
         check(by_hand == by_train, f"02: the epoch by hand reaches train's test accuracy ({by_hand} vs {by_train})")
         check(float(difference) == 0.0, f"02: the epoch by hand gives train's weights bit for bit (difference {difference})")
+    match = re.search(r"Adam by hand vs the crate's Adam, 300 steps: largest weight difference\s+(\S+), loss curves apart (\S+)", text)
+    check(match is not None, "02 prints how its hand-written Adam compares with the crate's")
+    if match:
+        weights, curves = (float(x) for x in match.groups())
+        check(weights == 0.0 and curves == 0.0, f"02: Adam by hand gives the crate's Adam bit for bit ({weights}, {curves})")
 
     cells = json.loads((built / "01-mnist-classifier.ipynb").read_text())["cells"]
     text = "\n".join(t for c in cells for t in outputs_text(c))
