@@ -18,14 +18,16 @@
 ARG BASE=docker.io/library/rust:1.95-slim-bookworm
 
 # ---------------------------------------------------------------------------------------------
-# runtime: what both stages need at run time: Python, tini, the user.
+# runtime: what both stages need at run time: Python, tini, Fashion-MNIST (notebook 03 reads it
+# from /usr/share/datasets/fashion-mnist), the user.
 FROM ${BASE} AS runtime
 # Binder passes its user as these build arguments; 1000 is also JupyterHub's convention.
 ARG NB_USER=jovyan
 ARG NB_UID=1000
 USER root
 RUN apt-get update \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 tini \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        python3 tini dataset-fashion-mnist \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid "${NB_UID}" --gid 100 --shell /bin/bash "${NB_USER}"
 ENV USER=${NB_USER} \

@@ -3,7 +3,7 @@
     check_kernel.py fresh        a new kernel finds the support crate compiled: its setup cell
                                  compiles nothing, and an edit to a path crate's source is picked
                                  up by the next kernel (no stale code)
-    check_kernel.py concurrent   notebooks 01 and 03 run at the same moment in two kernels, and
+    check_kernel.py concurrent   notebooks 01 and 05 run at the same moment in two kernels, and
                                  both succeed
 """
 from concurrent.futures import ThreadPoolExecutor
@@ -94,7 +94,7 @@ def run_notebook(name):
 
 
 def side_by_side():
-    names = ["01-mnist-classifier.ipynb", "03-what-the-model-learned.ipynb"]
+    names = ["01-mnist-classifier.ipynb", "05-what-the-model-learned.ipynb"]
     with ThreadPoolExecutor(len(names)) as pool:
         futures = {name: pool.submit(run_notebook, name) for name in names}
         for name, future in futures.items():

@@ -1,8 +1,11 @@
 """Checks on the notebooks, their environment and their rendered output.
 
-    check_notebooks.py sources    committed notebooks: names, structure, no outputs; environment.yml
-                                  parses and pins what scripts/setup installs
-    check_notebooks.py executed   build/notebooks/01: test accuracy >= 0.97, at least two SVG plots
+    check_notebooks.py sources    committed notebooks and their solutions: names, structure, no
+                                  outputs, code lines that fit the page, a solution to every
+                                  exercise; environment.yml parses and pins what scripts/setup installs
+    check_notebooks.py executed   build/notebooks: every notebook and solution ran without an error;
+                                  01: test accuracy >= 0.97, at least two SVG plots; 02: Adam and
+                                  the epoch written by hand give exactly the crate's Adam and `train`
     check_notebooks.py browser    build/html/01 in headless Chromium with the network off: the page
                                   loads nothing from outside, and its curves are drawn on screen
 """
@@ -16,6 +19,9 @@ import tempfile
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
+SOLUTIONS = NOTEBOOKS / "solutions"
+# Longer code lines scroll sideways in the exported HTML.
+MAX_CODE_LINE = 100
 FAILURES = []
 
 
@@ -44,6 +50,11 @@ def sources():
         check("## Summary" in text and "## Exercises" in text, f"{name}: ends with Summary and Exercises")
         lengths = sorted(len("".join(c["source"]).splitlines()) for c in code)
         check(lengths[len(lengths) // 2] <= 4, f"{name}: median code cell is {lengths[len(lengths) // 2]} lines (<= 4)")
+        check_line_lengths(name, code)
+        exercises = re.findall(r"^(\d+)\. ", text.partition("## Exercises")[2], re.M)
+        solutions(path, len(exercises))
+    extra = sorted(set(SOLUTIONS.glob("*.ipynb")) - {SOLUTIONS / f"{p.stem}-solutions.ipynb" for p in paths})
+    check(not extra, f"every solutions notebook belongs to a notebook {[p.name for p in extra]}")
 
     import yaml
 
@@ -64,6 +75,28 @@ def sources():
     check(f"evcxr_jupyter {evcxr}" in (ROOT / "environment.yml").read_text(), f"environment.yml names evcxr_jupyter {evcxr}")
 
 
+def check_line_lengths(name, code):
+    long = [l for c in code for l in "".join(c["source"]).splitlines() if len(l) > MAX_CODE_LINE]
+    check(not long, f"{name}: code lines of at most {MAX_CODE_LINE} characters {[l[:40] + '…' for l in long[:2]]}")
+
+
+def solutions(notebook, exercises):
+    """The notebook's solutions: one section per exercise, in order, and a setup cell for their folder."""
+    path = SOLUTIONS / f"{notebook.stem}-solutions.ipynb"
+    check(path.exists(), f"{notebook.name}: its {exercises} exercises have solutions in solutions/{path.name}")
+    if not path.exists():
+        return
+    cells = json.loads(path.read_text())["cells"]
+    code = [c for c in cells if c["cell_type"] == "code"]
+    check(not any(c.get("outputs") or c.get("execution_count") for c in code), f"{path.name}: no outputs committed")
+    check(bool(code) and ':dep mnist-mlp = { path = "../../crates/mnist-mlp" }' in "".join(code[0]["source"]),
+          f"{path.name}: first cell brings in the crate from solutions/")
+    headings = [int(n) for c in cells if c["cell_type"] == "markdown"
+                for n in re.findall(r"^## Exercise (\d+)", "".join(c["source"]), re.M)]
+    check(headings == list(range(1, exercises + 1)), f"{path.name}: sections Exercise 1–{exercises} in order {headings}")
+    check_line_lengths(path.name, code)
+
+
 def outputs_text(cell):
     for output in cell.get("outputs", []):
         if output["output_type"] == "stream":
@@ -73,10 +106,32 @@ def outputs_text(cell):
 
 
 def executed():
-    path = ROOT / "build" / "notebooks" / "01-mnist-classifier.ipynb"
-    cells = json.loads(path.read_text())["cells"]
-    errors = [o for c in cells for o in c.get("outputs", []) if o["output_type"] == "error"]
-    check(not errors, "01 executed without errors")
+    built = ROOT / "build" / "notebooks"
+    sources = sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb")) + sorted(SOLUTIONS.glob("*.ipynb"))
+    for source in sources:
+        path = built / source.name
+        if not path.exists():
+            check(False, f"{source.name} was executed (build/notebooks/{source.name})")
+            continue
+        cells = json.loads(path.read_text())["cells"]
+        errors = [o for c in cells for o in c.get("outputs", []) if o["output_type"] == "error"]
+        check(not errors, f"{source.name} executed without errors")
+
+    cells = json.loads((built / "02-training-loop-by-hand.ipynb").read_text())["cells"]
+    text = "\n".join(t for c in cells for t in outputs_text(c))
+    match = re.search(r"epoch by hand vs train: test accuracy (\S+) vs (\S+),\s+largest weight difference (\S+)", text)
+    check(match is not None, "02 prints how its hand-written epoch compares with train")
+    if match:
+        by_hand, by_train, difference = match.groups()
+        check(by_hand == by_train, f"02: the epoch by hand reaches train's test accuracy ({by_hand} vs {by_train})")
+        check(float(difference) == 0.0, f"02: the epoch by hand gives train's weights bit for bit (difference {difference})")
+    match = re.search(r"Adam by hand vs the crate's Adam, 300 steps: largest weight difference\s+(\S+), loss curves apart (\S+)", text)
+    check(match is not None, "02 prints how its hand-written Adam compares with the crate's")
+    if match:
+        weights, curves = (float(x) for x in match.groups())
+        check(weights == 0.0 and curves == 0.0, f"02: Adam by hand gives the crate's Adam bit for bit ({weights}, {curves})")
+
+    cells = json.loads((built / "01-mnist-classifier.ipynb").read_text())["cells"]
     text = "\n".join(t for c in cells for t in outputs_text(c))
     match = re.search(r"test accuracy: (0\.\d+)", text)
     check(match is not None and float(match.group(1)) >= 0.97, f"01 prints test accuracy >= 0.97 ({match and match.group(1)})")

@@ -1,6 +1,8 @@
-"""Runs every notebook in notebooks/ on the Rust kernel, writes the executed copies to
-build/notebooks/ and self-contained HTML (plots inline) to build/html/, with an index page.
-Prints each notebook's wall time; exits 1 if any cell failed."""
+"""Runs every notebook in notebooks/ and its solutions in notebooks/solutions/ on the Rust kernel,
+writes the executed copies to build/notebooks/ and self-contained HTML (plots inline) to
+build/html/, with an index page. Prints each notebook's wall time; exits 1 if any cell failed.
+Arguments name notebooks relative to notebooks/: `01-mnist-classifier.ipynb`,
+`solutions/01-mnist-classifier-solutions.ipynb`."""
 import html
 import pathlib
 import sys
@@ -28,7 +30,8 @@ def title_and_subtitle(notebook):
 
 def run(path):
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(notebook, timeout=1200, kernel_name="rust", resources={"metadata": {"path": str(NOTEBOOKS)}})
+    # The kernel starts in the notebook's own folder, as in JupyterLab: `:dep` paths are relative to it.
+    client = NotebookClient(notebook, timeout=1200, kernel_name="rust", resources={"metadata": {"path": str(path.parent)}})
     started = time.monotonic()
     error = None
     try:
@@ -45,11 +48,19 @@ def run(path):
     return notebook, seconds, error
 
 
+def all_notebooks():
+    """The notebooks in order, each followed by its solutions."""
+    solutions = NOTEBOOKS / "solutions"
+    for path in sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb")):
+        yield path
+        yield from sorted(solutions.glob(f"{path.stem}-solutions.ipynb"))
+
+
 def main():
     EXECUTED.mkdir(parents=True, exist_ok=True)
     HTML.mkdir(parents=True, exist_ok=True)
     names = sys.argv[1:]
-    paths = [NOTEBOOKS / n for n in names] if names else sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
+    paths = [NOTEBOOKS / n for n in names] if names else list(all_notebooks())
     rows, failed = [], []
     for path in paths:
         print(f"running {path.name} ...", flush=True)
@@ -60,11 +71,18 @@ def main():
             print(error, file=sys.stderr)
         rows.append((path, seconds))
     # The index lists every notebook whose page exists, also when only some were rendered now.
-    pages = [p for p in sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb")) if (HTML / p.with_suffix(".html").name).exists()]
-    items = "\n".join(
-        f'<li><a href="{p.with_suffix(".html").name}">{html.escape(t)}</a><br><small>{html.escape(s)}</small></li>'
-        for p, (t, s) in ((p, title_and_subtitle(nbformat.read(p, as_version=4))) for p in pages)
-    )
+    def page(notebook):
+        return notebook.with_suffix(".html").name
+
+    items = []
+    for p in sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb")):
+        if not (HTML / page(p)).exists():
+            continue
+        t, s = title_and_subtitle(nbformat.read(p, as_version=4))
+        solutions = NOTEBOOKS / "solutions" / f"{p.stem}-solutions.ipynb"
+        link = f' · <a href="{page(solutions)}">solutions</a>' if (HTML / page(solutions)).exists() else ""
+        items.append(f'<li><a href="{page(p)}">{html.escape(t)}</a>{link}<br><small>{html.escape(s)}</small></li>')
+    items = "\n".join(items)
     (HTML / "index.html").write_text(
         "<!doctype html><meta charset=utf-8><title>MNIST in Rust notebooks</title>"
         "<style>body{font-family:sans-serif;max-width:44em;margin:3em auto;line-height:1.5}li{margin:1em 0}</style>"

@@ -1,7 +1,7 @@
 //! The Rust side of the drawing pad's browser check (`scripts/browser/pad-parity`):
 //!
 //! ```text
-//! pad_parity page DIR             train the recipe's model (seed 42, as notebook 02 does), save it
+//! pad_parity page DIR             train the recipe's model (seed 42, as notebook 04 does), save it
 //!                                 to DIR/model and write DIR/pad.html, a page with two pads
 //! pad_parity predict MODEL PNG…   prepare and classify each drawing with the Rust code: one JSON
 //!                                 line each, {"file", "digit", "probabilities", "input"}

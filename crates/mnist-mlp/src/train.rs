@@ -98,14 +98,12 @@ pub fn train_until(
     let model: &Mlp = model;
     let parameters = model.vars().all_vars();
     let mut adam = Adam::new(parameters.clone(), config.adam())?;
-    let mut rng = ChaCha8Rng::seed_from_u64(model.config().seed);
-    let mut order: Vec<u32> = (0..train_len as u32).collect();
+    let orders = epoch_orders(model.config().seed, train_len);
     let steps = train_len.div_ceil(config.batch_size);
     let mut history = History::default();
 
-    for epoch in 1..=config.epochs {
+    for (epoch, order) in (1..=config.epochs).zip(orders) {
         let started = Instant::now();
-        order.shuffle(&mut rng);
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
         // The last good weights: restored if the loss turns non-finite during this epoch.
         let epoch_start: Vec<Tensor> = parameters.iter().map(|p| p.copy()).collect::<candle_core::Result<_>>()?;
@@ -158,6 +156,18 @@ pub fn train_until(
         }
     }
     Ok(history)
+}
+
+/// The order in which [`train`] shows the training images, epoch after epoch: `0..len` shuffled
+/// anew for each epoch by a generator seeded with `seed` (the model's). A loop written by hand
+/// that takes its batches from these orders sees exactly the batches `train` sees (notebook 02).
+pub fn epoch_orders(seed: u64, len: usize) -> impl Iterator<Item = Vec<u32>> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut order: Vec<u32> = (0..len as u32).collect();
+    std::iter::repeat_with(move || {
+        order.shuffle(&mut rng);
+        order.clone()
+    })
 }
 
 /// A progress callback for notebooks: one line per epoch. (The kernel passes output on line by

@@ -158,7 +158,7 @@ fn bad_files_get_one_clear_error_naming_the_file() {
     }
 }
 
-/// The sample images of notebook 02: a digit, a style and a file format each.
+/// The sample images of notebook 04: a digit, a style and a file format each.
 const SAMPLES: [(u32, Style, &str, ImageFormat); 10] = [
     (7, Style::Large, "large-scan.png", ImageFormat::Png),
     (2, Style::LightOnDark, "chalk-on-blackboard.bmp", ImageFormat::Bmp),

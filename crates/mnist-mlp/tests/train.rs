@@ -169,3 +169,41 @@ fn a_hand_written_loop_with_forward_and_candles_optimizer_learns() {
     let after = loss().to_scalar::<f32>().unwrap();
     assert!(after < 0.5 * before, "loss {before} → {after}");
 }
+
+#[test]
+fn epoch_orders_are_permutations_fresh_each_epoch_and_fixed_by_the_seed() {
+    let orders: Vec<Vec<u32>> = mnist_mlp::train::epoch_orders(3, 1_000).take(2).collect();
+    for order in &orders {
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..1_000).collect::<Vec<u32>>(), "every image once");
+    }
+    assert_ne!(orders[0], orders[1], "a new shuffle each epoch");
+    assert_eq!(mnist_mlp::train::epoch_orders(3, 1_000).next().unwrap(), orders[0]);
+    assert_ne!(mnist_mlp::train::epoch_orders(4, 1_000).next().unwrap(), orders[0]);
+}
+
+#[test]
+fn an_epoch_written_by_hand_over_epoch_orders_gives_trains_weights_bit_for_bit() {
+    // Notebook 02's last section, on 2,000 images: the batches of `epoch_orders`, forward, the
+    // loss, `backward_step` with the crate's Adam — and `train` with autograd gives the same model.
+    let data = small().subset(2_000, 500).unwrap();
+    let by_hand = model(6);
+    let mut adam = Adam::new(by_hand.vars().all_vars(), AdamConfig::default()).unwrap();
+    let order = mnist_mlp::train::epoch_orders(6, data.train_len()).next().unwrap();
+    for chunk in order.chunks(32) {
+        let indices = Tensor::new(chunk, &Device::Cpu).unwrap();
+        let images = data.train_images.index_select(&indices, 0).unwrap();
+        let labels = data.train_labels.index_select(&indices, 0).unwrap();
+        let logits = images.apply(&by_hand).unwrap();
+        adam.backward_step(&mnist_mlp::candle_nn::loss::cross_entropy(&logits, &labels).unwrap()).unwrap();
+    }
+    let mut by_train = model(6);
+    let config = TrainConfig { epochs: 1, backward: Backward::Autograd, ..Default::default() };
+    train(&mut by_train, &data, &config, |_| {}).unwrap();
+    for ((name, a), (_, b)) in by_hand.parameters().into_iter().zip(by_train.parameters()) {
+        let (a, b) =
+            (a.flatten_all().unwrap().to_vec1::<f32>().unwrap(), b.flatten_all().unwrap().to_vec1::<f32>().unwrap());
+        assert!(a == b, "{name} differs");
+    }
+}

@@ -1,6 +1,6 @@
 //! MNIST test digits re-drawn the way people send digits: large, small, off-centre, thick, thin,
 //! dark on light, coloured, on transparent or grey paper, 16-bit. The accuracy test of
-//! `mnist_mlp::image::prepare` and the sample images of notebook 02 are made with these.
+//! `mnist_mlp::image::prepare` and the sample images of notebook 04 are made with these.
 
 use mnist_mlp::data::{IMAGE_PIXELS, IMAGE_SIDE};
 use mnist_mlp::image::{DynamicImage, Grey, ImageBuffer, Luma, Rgb, Rgba, imageops};

@@ -1,0 +1,51 @@
+"""The last check of scripts/preflight: starts the project's Rust kernel in notebooks/, runs the
+notebooks' setup cell and loads MNIST, and says how long that took. A warm machine answers in
+seconds; minutes mean evcxr's cache is cold and the first cell of the workshop would wait as long."""
+import pathlib
+import sys
+import time
+
+from jupyter_client.manager import start_new_kernel
+
+NOTEBOOKS = pathlib.Path(__file__).resolve().parent.parent / "notebooks"
+CELLS = [
+    ("the setup cell", ':dep mnist-mlp = { path = "../crates/mnist-mlp" }\nuse mnist_mlp::prelude::*;'),
+    ("loading MNIST", "let data = Mnist::load()?;\ndata.train_len()"),
+]
+WARM_SECONDS = 60
+
+
+def main() -> int:
+    started = time.monotonic()
+    try:
+        manager, client = start_new_kernel(kernel_name="rust", cwd=str(NOTEBOOKS))
+    except RuntimeError as error:
+        print(f"FAIL  the kernel did not start: {error}\n      fix: scripts/setup, then scripts/preflight again")
+        return 1
+    try:
+        for name, code in CELLS:
+            errors = []
+
+            def on_output(message):
+                if message["msg_type"] == "error":
+                    errors.append(message["content"]["evalue"] or "\n".join(message["content"]["traceback"]))
+
+            reply = client.execute_interactive(code, timeout=1800, output_hook=on_output)
+            if reply["content"]["status"] != "ok" or errors:
+                print(f"FAIL  {name} failed in the kernel:\n" + "\n".join(errors))
+                print("      fix: read the error above; docs/teaching.md lists the common ones")
+                return 1
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    seconds = time.monotonic() - started
+    if seconds > WARM_SECONDS:
+        print(f"warn  the kernel ran the setup cell and loaded MNIST in {seconds:.0f} s: its cache was cold\n"
+              "      run scripts/preflight once more; it should now take seconds")
+    else:
+        print(f"ok    the kernel ran the setup cell and loaded MNIST in {seconds:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
