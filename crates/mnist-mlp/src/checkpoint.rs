@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::history::History;
 use crate::model::{Mlp, MlpConfig, add_var};
 use crate::optim::AdamConfig;
+use crate::read::LimitedFile;
 use crate::train::TrainConfig;
 use crate::{read, save_dir};
 use candle_core::{DType, Device, Tensor, Var};
@@ -71,13 +72,65 @@ impl Mlp {
     pub fn load(dir: impl AsRef<Path>, device: &Device) -> Result<(Mlp, ModelCard)> {
         let dir = dir.as_ref();
         let (config, weights) = (dir.join(CONFIG_FILE), dir.join(WEIGHTS_FILE));
-        let config_json = read::read_limited(&config, read::CONFIG)?;
-        if !weights.exists() {
-            return Err(Error::file(&weights, "missing: the model folder holds no weights"));
+        // A save swaps a whole new folder into place. Had one done so between opening the two
+        // files, they would belong to different models: open both again until they were opened
+        // while `dir` was one and the same folder.
+        for _ in 0..LOAD_ATTEMPTS {
+            let folder = HeldFolder::open(dir)?;
+            let config_file = LimitedFile::open(&config, read::CONFIG)?;
+            if !weights.exists() {
+                return Err(Error::file(&weights, "missing: the model folder holds no weights"));
+            }
+            let weights_file = LimitedFile::open(&weights, read::WEIGHTS)?;
+            if folder.still_in_place()? {
+                let config_json = config_file.read_all(&config)?;
+                let weights_bytes = weights_file.read_all(&weights)?;
+                return from_bytes(&config_json, &config, &weights_bytes, &weights, device);
+            }
         }
-        let weights_bytes = read::read_limited(&weights, read::WEIGHTS)?;
-        from_bytes(&config_json, &config, &weights_bytes, &weights, device)
+        Err(Error::file(dir, "another process saved into it every time it was read; load it when the save is done"))
     }
+}
+
+/// How often [`Mlp::load`] opens the files again when a save replaced the folder meanwhile.
+const LOAD_ATTEMPTS: usize = 10;
+
+/// A model folder kept open. While it is open its identity (device, inode) cannot be given to a
+/// new folder, so finding that identity at the path again proves no save replaced it meanwhile
+/// (saves always put a newly made folder in place).
+struct HeldFolder<'a> {
+    path: &'a Path,
+    identity: Option<(u64, u64)>,
+    _open: Option<std::fs::File>,
+}
+
+impl<'a> HeldFolder<'a> {
+    fn open(path: &'a Path) -> Result<Self> {
+        if !path.is_dir() {
+            // Let the reads name the missing or wrong file, as before.
+            return Ok(HeldFolder { path, identity: None, _open: None });
+        }
+        let open = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let identity = identity(&open.metadata().map_err(|e| Error::io(path, e))?);
+        Ok(HeldFolder { path, identity, _open: Some(open) })
+    }
+
+    fn still_in_place(&self) -> Result<bool> {
+        let now = std::fs::metadata(self.path).map_err(|e| Error::io(self.path, e))?;
+        Ok(identity(&now) == self.identity)
+    }
+}
+
+#[cfg(unix)]
+fn identity(metadata: &std::fs::Metadata) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    Some((metadata.dev(), metadata.ino()))
+}
+
+/// Elsewhere there is no identity to compare: loading keeps the single attempt it always had.
+#[cfg(not(unix))]
+fn identity(_: &std::fs::Metadata) -> Option<(u64, u64)> {
+    None
 }
 
 /// Whether [`Mlp::save`] can save into `dir`; run it before training, so a bad `--out` fails at once.

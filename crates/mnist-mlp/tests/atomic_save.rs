@@ -51,6 +51,32 @@ fn leftovers(parent: &Path, keep: &str) -> Vec<String> {
 }
 
 #[test]
+fn a_load_while_two_writers_save_gets_one_whole_model() {
+    let parent = tempfile::tempdir().unwrap();
+    let target = parent.path().join("model");
+    save_seed(1, &target).unwrap();
+    let saving = std::sync::atomic::AtomicUsize::new(2);
+    let loads = std::thread::scope(|scope| {
+        for seed in [1, 2] {
+            let (target, saving) = (&target, &saving);
+            scope.spawn(move || {
+                for _ in 0..40 {
+                    save_seed(seed, target).unwrap();
+                }
+                saving.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            });
+        }
+        let mut loads = 0;
+        while saving.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            loaded_seed(&target);
+            loads += 1;
+        }
+        loads
+    });
+    assert!(loads > 0);
+}
+
+#[test]
 fn two_writers_saving_into_one_folder_leave_one_whole_model() {
     let parent = tempfile::tempdir().unwrap();
     let target = parent.path().join("model");
