@@ -5,6 +5,7 @@ Arguments name notebooks relative to notebooks/: `01-mnist-classifier.ipynb`,
 `solutions/01-mnist-classifier-solutions.ipynb`."""
 import html
 import pathlib
+import re
 import sys
 import time
 
@@ -18,6 +19,11 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 EXECUTED = ROOT / "build" / "notebooks"
 HTML = ROOT / "build" / "html"
+
+
+def code_spans(text):
+    """Markdown's `code` as HTML, for the index page's subtitles."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
 
 
 def title_and_subtitle(notebook):
@@ -81,7 +87,7 @@ def main():
         t, s = title_and_subtitle(nbformat.read(p, as_version=4))
         solutions = NOTEBOOKS / "solutions" / f"{p.stem}-solutions.ipynb"
         link = f' · <a href="{page(solutions)}">solutions</a>' if (HTML / page(solutions)).exists() else ""
-        items.append(f'<li><a href="{page(p)}">{html.escape(t)}</a>{link}<br><small>{html.escape(s)}</small></li>')
+        items.append(f'<li><a href="{page(p)}">{html.escape(t)}</a>{link}<br><small>{code_spans(html.escape(s))}</small></li>')
     items = "\n".join(items)
     (HTML / "index.html").write_text(
         "<!doctype html><meta charset=utf-8><title>MNIST in Rust notebooks</title>"

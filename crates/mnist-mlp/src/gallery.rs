@@ -125,11 +125,14 @@ pub fn grid(tiles: &[Tile], columns: usize) -> Result<Svg> {
     Ok(Svg::document(width, height, &svg))
 }
 
-/// Pictures of any size in a row, each shown 112 px high with its caption: e.g. the stages of
-/// preparing your own digit.
+/// Pictures of any size side by side, each shown 112 px high with its caption, in rows no wider
+/// than a notebook's output (so nothing scrolls sideways): e.g. the stages of preparing your own
+/// digit.
 pub fn strip(pictures: &[(&str, DynamicImage)]) -> Result<Svg> {
     const HEIGHT: u32 = 112;
-    let mut x = 6;
+    const ROW: u32 = HEIGHT + 32;
+    const MAX_WIDTH: u32 = 1000;
+    let (mut x, mut y, mut width_used) = (6, 0, 0);
     let mut body = String::new();
     for (caption, picture) in pictures {
         // Large photos are shrunk before embedding; small pictures are enlarged by the browser.
@@ -143,20 +146,26 @@ pub fn strip(pictures: &[(&str, DynamicImage)]) -> Result<Svg> {
         let png = encode_png(rgba.as_raw(), rgba.width(), rgba.height(), ExtendedColorType::Rgba8)?;
         // Room for the caption too (about 7 px a character at 13 px).
         let slot = width.max(7 * caption.chars().count() as u32);
+        if x > 6 && x + slot > MAX_WIDTH {
+            (x, y) = (6, y + ROW);
+        }
         let left = x + (slot - width) / 2;
         let _ = write!(
             body,
-            "<image x=\"{left}\" y=\"6\" width=\"{width}\" height=\"{HEIGHT}\" preserveAspectRatio=\"none\" \
-             style=\"image-rendering:pixelated\" href=\"data:image/png;base64,{png}\"/><rect x=\"{left}\" y=\"6\" \
+            "<image x=\"{left}\" y=\"{}\" width=\"{width}\" height=\"{HEIGHT}\" preserveAspectRatio=\"none\" \
+             style=\"image-rendering:pixelated\" href=\"data:image/png;base64,{png}\"/><rect x=\"{left}\" y=\"{}\" \
              width=\"{width}\" height=\"{HEIGHT}\" fill=\"none\" stroke=\"#ccc\"/><text x=\"{}\" y=\"{}\" \
              font-size=\"13\" text-anchor=\"middle\">{}</text>",
+            y + 6,
+            y + 6,
             left + width / 2,
-            HEIGHT + 24,
+            y + HEIGHT + 24,
             escape(caption)
         );
         x += slot + 14;
+        width_used = width_used.max(x);
     }
-    Ok(Svg::document(x as usize, (HEIGHT + 32) as usize, &body))
+    Ok(Svg::document(width_used.max(6) as usize, (y + ROW) as usize, &body))
 }
 
 /// Each prepared digit as the model saw it, captioned with the prediction and its probability.

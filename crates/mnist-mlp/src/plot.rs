@@ -191,6 +191,32 @@ fn render(size: (u32, u32), draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift
     Ok(Svg::document(size.0 as usize, size.1 as usize, &svg))
 }
 
+/// Where the legend covers the fewest points: the one of six spots along the chart's left and
+/// right edges that holds the fewest, the first of them on a tie (a falling loss leaves the upper
+/// right free, a rising accuracy the lower right).
+fn legend_position(series: &[Series<'_>], (x0, x1): (f32, f32), (y0, y1): (f32, f32)) -> SeriesLabelPosition {
+    use SeriesLabelPosition::*;
+    let spots = [
+        (UpperRight, true, 2),
+        (LowerRight, true, 0),
+        (MiddleRight, true, 1),
+        (UpperLeft, false, 2),
+        (LowerLeft, false, 0),
+        (MiddleLeft, false, 1),
+    ];
+    let (width, height) = ((x1 - x0).max(f32::EPSILON), (y1 - y0).max(f32::EPSILON));
+    let covered = |&(_, right, third): &(SeriesLabelPosition, bool, usize)| {
+        let in_spot = |&&(x, y): &&(f32, f32)| {
+            let (across, up) = ((x - x0) / width, (y - y0) / height);
+            let side = if right { across >= 0.55 } else { across <= 0.45 };
+            side && (up * 3.0).floor().clamp(0.0, 2.0) as usize == third
+        };
+        series.iter().map(|s| s.points.iter().filter(in_spot).count()).sum::<usize>()
+    };
+    let best = spots.iter().enumerate().min_by_key(|(order, spot)| (covered(spot), *order));
+    best.map_or(UpperRight, |(_, (position, _, _))| position.clone())
+}
+
 fn draw_lines(
     area: &DrawingArea<SVGBackend<'_>, Shift>,
     title: &str,
@@ -237,7 +263,7 @@ fn draw_lines(
     chart
         .configure_series_labels()
         .label_font((FONT, 13))
-        .position(SeriesLabelPosition::MiddleRight)
+        .position(legend_position(series, (x0, x1), (y0, y1)))
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK.mix(0.3))
         .draw()?;

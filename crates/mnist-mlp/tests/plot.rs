@@ -94,3 +94,55 @@ fn weights_are_red_where_positive_and_blue_where_negative() {
     assert_eq!(&tile.rgb[3..6], &[128, 128, 255]);
     assert_eq!(&tile.rgb[6..9], &[255, 255, 255], "zero is white");
 }
+
+/// Where each `<text>` element reading `content` is drawn.
+fn text_positions(svg: &str, content: &str) -> Vec<(f32, f32)> {
+    let elements = svg.split("<text").skip(1).filter_map(|t| t.split_once("</text>").map(|(e, _)| e));
+    let reading = elements.filter(|e| e.split_once('>').is_some_and(|(_, text)| text.trim() == content));
+    let attribute = |element: &str, name: &str| -> f32 {
+        let value = element.split(&format!(" {name}=\"")).nth(1).and_then(|v| v.split('"').next());
+        value.and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("no {name} on `{content}`"))
+    };
+    reading.map(|e| (attribute(e, "x"), attribute(e, "y"))).collect()
+}
+
+#[test]
+fn the_legend_goes_where_the_lines_are_not() {
+    let steps = |f: fn(f32) -> f32| (0..50).map(|i| (i as f32, f(i as f32 / 49.0))).collect::<Vec<_>>();
+    // 640×360: a falling loss leaves the upper right empty, a rising accuracy the lower right,
+    // a line along the top edge the lower right too, and one climbing on the right the left side.
+    type Case = (&'static str, fn(f32) -> f32, fn(f32, f32) -> bool);
+    let cases: [Case; 4] = [
+        ("falling", |t| 2.3 * (-5.0 * t).exp(), |x, y| x > 320.0 && y < 180.0),
+        ("rising", |t| 1.0 - 0.9 * (-5.0 * t).exp(), |x, y| x > 320.0 && y > 180.0),
+        ("flat top", |t| if t < 0.02 { 0.0 } else { 1.0 }, |x, y| x > 320.0 && y > 180.0),
+        ("late climb", |t| if t < 0.5 { 0.0 } else { 2.0 * t - 1.0 }, |x, _| x < 320.0),
+    ];
+    for (name, curve, where_expected) in cases {
+        let svg = plot::lines("a chart", "x", "y", &[Series { name, points: steps(curve) }]).unwrap().0;
+        let positions = text_positions(&svg, name);
+        assert_eq!(positions.len(), 1, "`{name}`: one legend entry");
+        let (x, y) = positions[0];
+        assert!(where_expected(x, y), "`{name}`: legend at ({x}, {y})");
+    }
+}
+
+#[test]
+fn a_long_strip_wraps_into_rows_that_fit_a_notebook() {
+    let picture = mnist_mlp::image::DynamicImage::new_luma8(100, 112);
+    let captions: Vec<String> = (0..12).map(|i| format!("picture-{i}.png")).collect();
+    let pictures: Vec<(&str, _)> = captions.iter().map(|c| (c.as_str(), picture.clone())).collect();
+    let svg = gallery::strip(&pictures).unwrap().0;
+    let size = |name: &str| -> usize {
+        let value = svg.split(&format!(" {name}=\"")).nth(1).and_then(|v| v.split('"').next());
+        value.and_then(|v| v.parse().ok()).unwrap()
+    };
+    assert!(size("width") <= 1000, "width {}", size("width"));
+    // Each picture takes 105 px and 14 px of space: 8 fit in a row, so 12 make two rows of 144 px.
+    assert_eq!(size("height"), 2 * 144);
+    let texts = texts(&svg);
+    assert!(captions.iter().all(|c| texts.contains(c)), "{texts:?}");
+    let rows: std::collections::BTreeSet<&str> =
+        svg.split("<image").skip(1).filter_map(|i| i.split(" y=\"").nth(1)?.split('"').next()).collect();
+    assert!(rows.len() >= 2, "rows at {rows:?}");
+}
