@@ -74,17 +74,20 @@ impl DrawingPad {
     pub fn to_html(&self) -> String {
         let model = serde_json::json!({ "layers": self.layers, "f16": self.weights_f16 });
         let side = CANVAS_SIDE;
+        // `style="display:none"`, not `hidden`: JupyterLab's sanitizer drops `hidden` from an
+        // untrusted output, which then showed a stray "[]". The middle column's fixed width keeps
+        // the bars from jumping sideways when "draw a digit" gives way to a single digit.
         format!(
             r#"<div data-role="pad" style="font-family:system-ui,sans-serif;font-size:14px;color:#222;margin:8px 0">
 <div style="display:flex;flex-wrap:wrap;gap:20px;align-items:flex-start">
 <div><canvas data-role="canvas" width="{side}" height="{side}" style="width:{side}px;height:{side}px;border:1px solid #999;touch-action:none;cursor:crosshair;background:#fff"></canvas>
 <div style="margin-top:6px"><button type="button" data-role="clear">Clear</button> <button type="button" data-role="download">Download PNG</button></div></div>
-<div><div>what the model sees</div><canvas data-role="input" width="28" height="28" style="width:112px;height:112px;image-rendering:pixelated;background:#000;margin:4px 0 12px"></canvas>
+<div style="min-width:210px"><div>what the model sees</div><canvas data-role="input" width="28" height="28" style="width:112px;height:112px;image-rendering:pixelated;background:#000;margin:4px 0 12px"></canvas>
 <div>prediction</div><div data-role="prediction" style="font-size:32px;font-weight:bold;line-height:1.2">no script</div>
-<div data-role="confidence" style="color:#555;max-width:150px">the pad needs JavaScript (in JupyterLab: trust the notebook)</div></div>
+<div data-role="confidence" style="color:#555;max-width:150px">the pad needs JavaScript (in JupyterLab: run this cell again, or Command Palette → Trust Notebook)</div></div>
 <div><div>probabilities</div><div data-role="bars" style="display:flex;gap:2px;margin-top:4px"></div></div>
 </div>
-<output data-role="probabilities" hidden>[]</output>
+<output data-role="probabilities" style="display:none">[]</output>
 <script type="application/json" data-role="model">{model}</script>
 <script>{SCRIPT}</script>
 </div>"#
