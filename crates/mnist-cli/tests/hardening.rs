@@ -212,3 +212,36 @@ fn the_learned_nothing_warning_gives_the_advice_that_fits() {
         assert!(!stderr.contains("smaller learning rate"), "{args:?}: {stderr}");
     }
 }
+
+/// The most threads `child` had at once, read from /proc while it runs; then its output.
+#[cfg(target_os = "linux")]
+fn peak_threads(mut child: std::process::Child) -> (usize, Output) {
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    while child.try_wait().unwrap().is_none() {
+        let status = std::fs::read_to_string(&status_file).unwrap_or_default();
+        let threads = status.lines().find_map(|l| l.strip_prefix("Threads:")).and_then(|n| n.trim().parse().ok());
+        peak = peak.max(threads.unwrap_or(0));
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    (peak, child.wait_with_output().unwrap())
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_huge_rayon_num_threads_starts_no_more_threads_than_cores() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = trained(dir.path());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let child = mnist()
+        .args(["evaluate", "--model", model.to_str().unwrap()])
+        .env("RAYON_NUM_THREADS", "10000")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (peak, output) = peak_threads(child);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    // The main thread, a pool of at most one thread per core, and a few of the runtime's own.
+    assert!(peak <= 2 * cores + 8, "{peak} threads at once on {cores} cores");
+}
