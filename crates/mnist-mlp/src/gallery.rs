@@ -149,15 +149,13 @@ pub fn strip(pictures: &[(&str, DynamicImage)]) -> Result<Svg> {
         if x > 6 && x + slot > MAX_WIDTH {
             (x, y) = (6, y + ROW);
         }
-        let left = x + (slot - width) / 2;
+        let (left, top) = (x + (slot - width) / 2, y + 6);
         let _ = write!(
             body,
-            "<image x=\"{left}\" y=\"{}\" width=\"{width}\" height=\"{HEIGHT}\" preserveAspectRatio=\"none\" \
-             style=\"image-rendering:pixelated\" href=\"data:image/png;base64,{png}\"/><rect x=\"{left}\" y=\"{}\" \
+            "<image x=\"{left}\" y=\"{top}\" width=\"{width}\" height=\"{HEIGHT}\" preserveAspectRatio=\"none\" \
+             style=\"image-rendering:pixelated\" href=\"data:image/png;base64,{png}\"/><rect x=\"{left}\" y=\"{top}\" \
              width=\"{width}\" height=\"{HEIGHT}\" fill=\"none\" stroke=\"#ccc\"/><text x=\"{}\" y=\"{}\" \
              font-size=\"13\" text-anchor=\"middle\">{}</text>",
-            y + 6,
-            y + 6,
             left + width / 2,
             y + HEIGHT + 24,
             escape(caption)
