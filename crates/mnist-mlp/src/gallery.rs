@@ -10,7 +10,7 @@ use crate::image::{
     DynamicImage, ExtendedColorType, FilePrediction, Grey, ImageBuffer, ImageFormat, Prepared, imageops::FilterType,
 };
 use crate::model::Mlp;
-use crate::plot::Svg;
+use crate::plot::{Svg, escape};
 use base64::Engine;
 use candle_core::Tensor;
 use std::fmt::Write;
@@ -214,8 +214,4 @@ fn encode_png(pixels: &[u8], width: u32, height: u32, color: ExtendedColorType) 
     )
     .map_err(|e| Error::Plot(format!("encoding a picture as PNG: {e}")))?;
     Ok(base64::engine::general_purpose::STANDARD.encode(png))
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }

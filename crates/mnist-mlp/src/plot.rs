@@ -136,28 +136,47 @@ pub fn probabilities(probabilities: &[f32]) -> Result<Svg> {
 /// The confusion matrix as a heat map: true digit down, predicted digit across, counts written in.
 /// Off-diagonal cells shade by how large an error they are; the diagonal is green.
 pub fn confusion(matrix: &ConfusionMatrix) -> Result<Svg> {
+    let digits = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+    heat_map(matrix, "digit", &digits)
+}
+
+/// The confusion matrix of ten named classes (e.g. Fashion-MNIST's, in label order): the names
+/// along both axes, which then read "true class" and "predicted class".
+pub fn confusion_named(matrix: &ConfusionMatrix, class_names: &[&str; NUM_CLASSES]) -> Result<Svg> {
+    heat_map(matrix, "class", class_names)
+}
+
+fn heat_map(matrix: &ConfusionMatrix, kind: &str, names: &[&str; NUM_CLASSES]) -> Result<Svg> {
     const CELL: usize = 46;
-    const LEFT: usize = 64;
-    const TOP: usize = 64;
+    // Room for the names: about 8 px a character at 14 px; long names go diagonally across the top.
+    let longest = names.iter().map(|n| n.chars().count()).max().unwrap_or(1);
+    let slanted = longest > 2;
+    let left = 48 + 8 * longest;
+    let top = if slanted { 40 + 6 * longest } else { 64 };
     let errors = (0..NUM_CLASSES).flat_map(|l| (0..NUM_CLASSES).filter(move |&p| p != l).map(move |p| (l, p)));
     let largest_error = errors.map(|(l, p)| matrix.counts[l][p]).max().unwrap_or(0).max(1);
-    let side = LEFT + NUM_CLASSES * CELL + 16;
+    let (width, height) =
+        (left + NUM_CLASSES * CELL + 16 + if slanted { 6 * longest } else { 0 }, top + NUM_CLASSES * CELL + 16);
     let mut svg = format!(
-        "<text x=\"{}\" y=\"22\" font-size=\"15\" text-anchor=\"middle\">predicted digit</text>\
-         <text x=\"18\" y=\"{}\" font-size=\"15\" text-anchor=\"middle\" transform=\"rotate(-90 18 {})\">true digit</text>",
-        LEFT + NUM_CLASSES * CELL / 2,
-        TOP + NUM_CLASSES * CELL / 2,
-        TOP + NUM_CLASSES * CELL / 2,
+        "<text x=\"{}\" y=\"22\" font-size=\"15\" text-anchor=\"middle\">predicted {kind}</text>\
+         <text x=\"18\" y=\"{}\" font-size=\"15\" text-anchor=\"middle\" transform=\"rotate(-90 18 {})\">true {kind}</text>",
+        left + NUM_CLASSES * CELL / 2,
+        top + NUM_CLASSES * CELL / 2,
+        top + NUM_CLASSES * CELL / 2,
     );
-    for d in 0..NUM_CLASSES {
+    for (d, name) in names.iter().enumerate() {
+        let name = escape(name);
         let centre = d * CELL + CELL / 2;
+        let (x, y) = (left + centre, top - 10);
+        svg += &if slanted {
+            format!("<text x=\"{x}\" y=\"{y}\" font-size=\"14\" transform=\"rotate(-40 {x} {y})\">{name}</text>")
+        } else {
+            format!("<text x=\"{x}\" y=\"{y}\" font-size=\"14\" text-anchor=\"middle\">{name}</text>")
+        };
         svg += &format!(
-            "<text x=\"{}\" y=\"{}\" font-size=\"14\" text-anchor=\"middle\">{d}</text>\
-             <text x=\"{}\" y=\"{}\" font-size=\"14\" text-anchor=\"end\">{d}</text>",
-            LEFT + centre,
-            TOP - 10,
-            LEFT - 10,
-            TOP + centre + 5
+            "<text x=\"{}\" y=\"{}\" font-size=\"14\" text-anchor=\"end\">{name}</text>",
+            left - 10,
+            top + centre + 5
         );
     }
     for (l, row) in matrix.counts.iter().enumerate() {
@@ -168,7 +187,7 @@ pub fn confusion(matrix: &ConfusionMatrix) -> Result<Svg> {
                 let t = (count as f64 / largest_error as f64).sqrt();
                 format!("rgb(255,{},{})", (255.0 * (1.0 - 0.75 * t)) as u8, (255.0 * (1.0 - 0.85 * t)) as u8)
             };
-            let (x, y) = (LEFT + p * CELL, TOP + l * CELL);
+            let (x, y) = (left + p * CELL, top + l * CELL);
             svg += &format!(
                 "<rect x=\"{x}\" y=\"{y}\" width=\"{CELL}\" height=\"{CELL}\" fill=\"{fill}\" stroke=\"white\"/>\
                  <text x=\"{}\" y=\"{}\" font-size=\"13\" text-anchor=\"middle\">{count}</text>",
@@ -177,7 +196,12 @@ pub fn confusion(matrix: &ConfusionMatrix) -> Result<Svg> {
             );
         }
     }
-    Ok(Svg::document(side, side, &svg))
+    Ok(Svg::document(width, height, &svg))
+}
+
+/// Text for SVG: the three characters that would end or start markup, escaped.
+pub(crate) fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 fn render(size: (u32, u32), draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<()>) -> Result<Svg> {

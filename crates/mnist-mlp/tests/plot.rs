@@ -69,6 +69,23 @@ fn the_confusion_matrix_writes_every_count() {
 }
 
 #[test]
+fn a_confusion_matrix_of_named_classes_names_them_on_both_axes_and_fits_them() {
+    let names =
+        ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle <boot>"];
+    let matrix = ConfusionMatrix::new(&[0, 6, 9], &[6, 6, 9]).unwrap();
+    let svg = plot::confusion_named(&matrix, &names).unwrap().0;
+    let texts = texts(&svg);
+    assert!(texts.contains(&"true class".to_string()) && texts.contains(&"predicted class".to_string()), "{texts:?}");
+    assert!(!texts.iter().any(|t| t.contains("digit")), "a chart of clothes speaks of digits: {texts:?}");
+    assert_eq!(texts.iter().filter(|t| *t == "Pullover").count(), 2, "a row and a column name each class");
+    assert_eq!(texts.iter().filter(|t| *t == "Ankle &lt;boot&gt;").count(), 2, "names are escaped: {texts:?}");
+    // The row names end 10 px left of the grid, about 8 px a character: none starts off the page.
+    let digits = plot::confusion(&matrix).unwrap().0;
+    let width = |svg: &str| svg.split("width=\"").nth(1).unwrap().split('"').next().unwrap().parse::<usize>().unwrap();
+    assert!(width(&svg) >= width(&digits) + 8 * "T-shirt/top".len() - 8, "{} vs {}", width(&svg), width(&digits));
+}
+
+#[test]
 fn a_digit_grid_embeds_one_png_per_digit_with_its_caption() {
     let images = Tensor::ones((5, 784), DType::F32, &Device::Cpu).unwrap();
     let labels = Tensor::new(&[3u32, 1, 4, 1, 5], &Device::Cpu).unwrap();
