@@ -82,6 +82,9 @@ COPY --from=build --chown=0:0 /opt/mnist/project /opt/mnist/project
 COPY --from=build --chown=${NB_UID}:100 /opt/mnist/cargo /opt/mnist/cargo
 COPY --from=build --chown=${NB_UID}:100 /opt/mnist/cache /opt/mnist/cache
 COPY --from=build --chown=${NB_UID}:100 /opt/mnist/state /opt/mnist/state
+# The crate finds its bundled MNIST above the running program or the current folder; a notebook
+# runs in ~/notebooks under evcxr, above neither, so the image names the folder.
+ENV MNIST_DIR=/opt/mnist/project/data/mnist
 USER ${NB_UID}
 WORKDIR ${HOME}
 EXPOSE 8888

@@ -24,17 +24,22 @@ def seconds_between(start, end):
 
 
 def compiled_since(moment):
-    """Libraries cargo wrote into the build folders after `moment` (the cells' own code_N
-    libraries are compiled per cell by design and are left out)."""
+    """Libraries cargo wrote into the build folders after `moment`. The cells' own crate (`ctx`,
+    evcxr's name for it, and its per-cell copies `libcode_N.so`) is compiled per cell by design
+    and is left out."""
     return sorted(
         path.name
         for pattern in ("*.rlib", "*.so", "*.rmeta")
         for path in STATE.glob(f"*/target/**/deps/{pattern}")
-        if path.stat().st_mtime > moment and not path.name.startswith(("libcode_", "code_"))
+        if path.stat().st_mtime > moment and not path.name.startswith(("libctx.", "libcode_"))
     )
 
 
 def main():
+    # The kernel inherits this process's stdout and evcxr greets on it ("No configuration file
+    # found…"); the result goes to a copy of stdout, and what the kernel prints goes to stderr.
+    result = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     client = NotebookClient(
         notebook, timeout=1200, kernel_name="rust", record_timing=True,
@@ -52,14 +57,15 @@ def main():
         output.get("text", "") for cell in code for output in cell.outputs if output.output_type == "stream"
     )
     match = re.search(r"test accuracy: (0\.\d+)", text)
-    print(json.dumps({
+    result.write(json.dumps({
         "accuracy": float(match.group(1)) if match else None,
         "run_all_seconds": round(wall, 2),
         "first_cell_seconds": round(seconds[0], 2),
         "kernel_start_seconds": round(wall - sum(seconds), 2),
         "cells": [round(s, 2) for s in seconds],
         "recompiled": compiled_since(started_at),
-    }))
+    }) + "\n")
+    result.close()
 
 
 if __name__ == "__main__":
