@@ -82,6 +82,10 @@ COPY --from=build --chown=0:0 /opt/mnist/project /opt/mnist/project
 COPY --from=build --chown=${NB_UID}:100 /opt/mnist/cargo /opt/mnist/cargo
 COPY --from=build --chown=${NB_UID}:100 /opt/mnist/cache /opt/mnist/cache
 COPY --from=build --chown=${NB_UID}:100 /opt/mnist/state /opt/mnist/state
+# A new notebook gets the Rust kernel, whichever front end starts (lab, notebook, singleuser).
+# (The server reads only extensions from jupyter_server_config.d, so this is the main file.)
+RUN echo '{"MappingKernelManager": {"default_kernel_name": "rust"}}' \
+        >/opt/mnist/project/.venv/etc/jupyter/jupyter_server_config.json
 # The crate finds its bundled MNIST above the running program or the current folder; a notebook
 # runs in ~/notebooks under evcxr, above neither, so the image names the folder.
 ENV MNIST_DIR=/opt/mnist/project/data/mnist

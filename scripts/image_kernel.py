@@ -13,6 +13,7 @@ from classroom_loadtest import Kernel, request
 
 
 async def main(base, token):
+    default = (await request(f"{base}api/kernelspecs", token))["default"]
     started = time.monotonic()
     kernel_id = (await request(f"{base}api/kernels", token, "POST", {"name": "rust"}))["id"]
     try:
@@ -22,7 +23,7 @@ async def main(base, token):
         state = (await request(f"{base}api/kernels/{kernel_id}", token))["execution_state"]
     finally:
         await request(f"{base}api/kernels/{kernel_id}", token, "DELETE")
-    print(json.dumps({"reply": status, "output": text.strip(), "state": state,
+    print(json.dumps({"default_kernel": default, "reply": status, "output": text.strip(), "state": state,
                       "seconds": round(time.monotonic() - started, 2)}))
 
 
