@@ -23,6 +23,11 @@ fn texts(svg: &str) -> Vec<String> {
         .collect()
 }
 
+/// The number in the first ` name="…"` attribute of `markup` (for a whole SVG: its own, e.g. its width).
+fn attribute(markup: &str, name: &str) -> Option<f32> {
+    markup.split(&format!(" {name}=\"")).nth(1)?.split('"').next()?.parse().ok()
+}
+
 #[test]
 fn the_history_chart_has_loss_and_accuracy_with_both_curves() {
     let svg = plot::history(&history()).unwrap().0;
@@ -81,8 +86,8 @@ fn a_confusion_matrix_of_named_classes_names_them_on_both_axes_and_fits_them() {
     assert_eq!(texts.iter().filter(|t| *t == "Ankle &lt;boot&gt;").count(), 2, "names are escaped: {texts:?}");
     // The row names end 10 px left of the grid, about 8 px a character: none starts off the page.
     let digits = plot::confusion(&matrix).unwrap().0;
-    let width = |svg: &str| svg.split("width=\"").nth(1).unwrap().split('"').next().unwrap().parse::<usize>().unwrap();
-    assert!(width(&svg) >= width(&digits) + 8 * "T-shirt/top".len() - 8, "{} vs {}", width(&svg), width(&digits));
+    let (named, digits) = (attribute(&svg, "width").unwrap(), attribute(&digits, "width").unwrap());
+    assert!(named >= digits + (8 * "T-shirt/top".len() - 8) as f32, "{named} vs {digits}");
 }
 
 #[test]
@@ -116,11 +121,8 @@ fn weights_are_red_where_positive_and_blue_where_negative() {
 fn text_positions(svg: &str, content: &str) -> Vec<(f32, f32)> {
     let elements = svg.split("<text").skip(1).filter_map(|t| t.split_once("</text>").map(|(e, _)| e));
     let reading = elements.filter(|e| e.split_once('>').is_some_and(|(_, text)| text.trim() == content));
-    let attribute = |element: &str, name: &str| -> f32 {
-        let value = element.split(&format!(" {name}=\"")).nth(1).and_then(|v| v.split('"').next());
-        value.and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("no {name} on `{content}`"))
-    };
-    reading.map(|e| (attribute(e, "x"), attribute(e, "y"))).collect()
+    let at = |element: &str, name: &str| attribute(element, name).unwrap_or_else(|| panic!("no {name} on `{content}`"));
+    reading.map(|e| (at(e, "x"), at(e, "y"))).collect()
 }
 
 #[test]
@@ -150,13 +152,10 @@ fn a_long_strip_wraps_into_rows_that_fit_a_notebook() {
     let captions: Vec<String> = (0..12).map(|i| format!("picture-{i}.png")).collect();
     let pictures: Vec<(&str, _)> = captions.iter().map(|c| (c.as_str(), picture.clone())).collect();
     let svg = gallery::strip(&pictures).unwrap().0;
-    let size = |name: &str| -> usize {
-        let value = svg.split(&format!(" {name}=\"")).nth(1).and_then(|v| v.split('"').next());
-        value.and_then(|v| v.parse().ok()).unwrap()
-    };
-    assert!(size("width") <= 1000, "width {}", size("width"));
+    let size = |name: &str| attribute(&svg, name).unwrap();
+    assert!(size("width") <= 1000.0, "width {}", size("width"));
     // Each picture takes 105 px and 14 px of space: 8 fit in a row, so 12 make two rows of 144 px.
-    assert_eq!(size("height"), 2 * 144);
+    assert_eq!(size("height"), (2 * 144) as f32);
     let texts = texts(&svg);
     assert!(captions.iter().all(|c| texts.contains(c)), "{texts:?}");
     let rows: std::collections::BTreeSet<&str> =
