@@ -6,7 +6,7 @@
 #   docker build -t mnist-rust-notebooks .         or: podman build -t mnist-rust-notebooks .
 #   docker run --rm -p 8888:8888 mnist-rust-notebooks
 #
-# scripts/image builds it and runs its smoke test (see the README's "Container image").
+# scripts/image builds it and runs its smoke test (see docs/image.md).
 #
 # Why everything warm lives in /opt/mnist and not in the home: Zero to JupyterHub mounts a volume
 # over /home/jovyan, which hides whatever the image put there. Toolchain, registry, evcxr's cache

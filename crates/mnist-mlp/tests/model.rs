@@ -60,7 +60,8 @@ fn model_again(seed: u64) -> Tensor {
 #[test]
 fn the_default_initial_weights_are_those_of_the_fixed_architecture_before() {
     // The 784-128-64-10 model drew its weights from ChaCha8 seeded with 42, layer after layer,
-    // before the architecture became a config; the same numbers keep the README's figures valid.
+    // before the architecture became a config; the same numbers keep the figures in
+    // README.md and docs/ valid.
     let model = MlpConfig::default().init(&Device::Cpu).unwrap();
     let first = |i: usize| values(&model.layers()[i].weight)[..3].to_vec();
     assert_eq!(first(0), FIRST_WEIGHTS_SEED_42[0]);
