@@ -18,8 +18,7 @@
 ARG BASE=docker.io/library/rust:1.95-slim-bookworm
 
 # ---------------------------------------------------------------------------------------------
-# runtime: what both stages need at run time: Python, tini, Fashion-MNIST (notebook 03 reads it
-# from /usr/share/datasets/fashion-mnist), the user.
+# runtime: what both stages need at run time: Python, tini, the user.
 FROM ${BASE} AS runtime
 # Binder passes its user as these build arguments; 1000 is also JupyterHub's convention.
 ARG NB_USER=jovyan
@@ -27,7 +26,7 @@ ARG NB_UID=1000
 USER root
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        python3 tini dataset-fashion-mnist \
+        python3 tini \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid "${NB_UID}" --gid 100 --shell /bin/bash "${NB_USER}"
 ENV USER=${NB_USER} \
@@ -44,23 +43,24 @@ ENV USER=${NB_USER} \
 FROM runtime AS build
 ARG NB_UID=1000
 RUN apt-get update \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv patch \
     && rm -rf /var/lib/apt/lists/* \
     && install -d -o "${NB_UID}" -g 100 /opt/mnist/project /opt/mnist/cargo /opt/mnist/cache /opt/mnist/state
 USER ${NB_UID}
 
-# The slow layer (about 11 minutes on two cores), first so that it stays cached. Must equal
-# EVCXR_VERSION in scripts/setup, which would otherwise install its own (scripts/image checks).
-ARG EVCXR_VERSION=0.22.0
-RUN cargo install evcxr_jupyter --version "${EVCXR_VERSION}" --locked \
-    && rm -rf "${CARGO_HOME}/registry" "${CARGO_HOME}/git"
+# The slow layer (about 7 minutes on two cores), first so that it stays cached: the project's build
+# of the kernel (kernel/build: evcxr_jupyter with the patches in kernel/). scripts/setup below finds
+# it built and does not build it again.
+WORKDIR /opt/mnist/project
+COPY --chown=${NB_UID}:100 kernel/ kernel/
+RUN MNIST_KERNEL_BUILD_DIR=/tmp/kernel-build kernel/build /opt/mnist/project/.venv \
+    && rm -rf /tmp/kernel-build "${CARGO_HOME}/registry" "${CARGO_HOME}/git"
 
 # JupyterLab and the notebook tools (the project's pins), plus what Binder and JupyterHub start:
 # `jupyter notebook` and `jupyterhub-singleuser`. Match JUPYTERHUB_VERSION's major version to the
 # hub's. scripts/setup finds the venv installed and does not install again.
 ARG JUPYTERHUB_VERSION=6.1.1
 ARG NOTEBOOK_VERSION=7.6.5
-WORKDIR /opt/mnist/project
 COPY --chown=${NB_UID}:100 scripts/requirements.txt scripts/
 RUN python3 -m venv .venv \
     && .venv/bin/pip install --disable-pip-version-check -r scripts/requirements.txt \
@@ -86,9 +86,10 @@ COPY --from=build --chown=${NB_UID}:100 /opt/mnist/state /opt/mnist/state
 # (The server reads only extensions from jupyter_server_config.d, so this is the main file.)
 RUN echo '{"MappingKernelManager": {"default_kernel_name": "rust"}}' \
         >/opt/mnist/project/.venv/etc/jupyter/jupyter_server_config.json
-# The crate finds its bundled MNIST above the running program or the current folder; a notebook
-# runs in ~/notebooks under evcxr, above neither, so the image names the folder.
-ENV MNIST_DIR=/opt/mnist/project/data/mnist
+# The crate finds its bundled data sets above the running program or the current folder; a
+# notebook runs in ~/notebooks under evcxr, above neither, so the image names the folders.
+ENV MNIST_DIR=/opt/mnist/project/data/mnist \
+    FASHION_MNIST_DIR=/opt/mnist/project/data/fashion-mnist
 USER ${NB_UID}
 WORKDIR ${HOME}
 EXPOSE 8888

@@ -51,6 +51,7 @@ def sources():
         lengths = sorted(len("".join(c["source"]).splitlines()) for c in code)
         check(lengths[len(lengths) // 2] <= 4, f"{name}: median code cell is {lengths[len(lengths) // 2]} lines (<= 4)")
         check_line_lengths(name, code)
+        check_typed_lets(name, code)
         exercises = re.findall(r"^(\d+)\. ", text.partition("## Exercises")[2], re.M)
         solutions(path, len(exercises))
     extra = sorted(set(SOLUTIONS.glob("*.ipynb")) - {SOLUTIONS / f"{p.stem}-solutions.ipynb" for p in paths})
@@ -71,13 +72,53 @@ def sources():
             check(conda.get(name) == version, f"environment.yml pins {name}={version} like scripts/requirements.txt")
     for name in ("python", "rust"):
         check(name in conda, f"environment.yml: has {name}")
-    evcxr = re.search(r"^EVCXR_VERSION=(\S+)", (ROOT / "scripts" / "setup").read_text(), re.M).group(1)
+    evcxr = re.search(r"^version=(\S+)", (ROOT / "kernel" / "build").read_text(), re.M).group(1)
     check(f"evcxr_jupyter {evcxr}" in (ROOT / "environment.yml").read_text(), f"environment.yml names evcxr_jupyter {evcxr}")
 
 
 def check_line_lengths(name, code):
     long = [l for c in code for l in "".join(c["source"]).splitlines() if len(l) > MAX_CODE_LINE]
     check(not long, f"{name}: code lines of at most {MAX_CODE_LINE} characters {[l[:40] + '…' for l in long[:2]]}")
+
+
+def split_top_level(text, separator):
+    """`text` split at each `separator` outside brackets (a type's generics, tuples, arrays)."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        depth += (char in "<([{") - (char in ">)]}") if text[i - 1 : i + 1] != "->" else 0
+        if depth == 0 and text.startswith(separator, i):
+            parts.append(text[start:i])
+            start = i + len(separator)
+    return parts + [text[start:]]
+
+
+def untyped_lets(code):
+    """The top-level `let`s whose variables' types are not written out as the project's kernel reads
+    them without rust-analyzer (kernel/patches/0002): `let [mut] name: Type = …`, or a tuple pattern
+    with a tuple type of the same length; a type with a `_` placeholder needs inference."""
+    untyped = []
+    for cell in code:
+        for line in "".join(cell["source"]).splitlines():
+            if not line.startswith("let ") or re.match(r"let\s+_\s*=", line):
+                continue
+            head = split_top_level(line[4:], " = ")[0]
+            pattern, _, stated = head.partition(":")
+            pattern, stated = pattern.strip(), stated.strip()
+            placeholder = re.search(r"(?<![\w'])_(?!\w)", stated)
+            if pattern.startswith("(") and stated.startswith("("):
+                names = split_top_level(pattern[1:-1], ",")
+                types = split_top_level(stated[1:-1], ",")
+                typed = len(names) == len(types) and ".." not in pattern
+            else:
+                typed = re.fullmatch(r"(mut\s+)?[A-Za-z_]\w*", pattern) is not None and stated != ""
+            if not typed or placeholder:
+                untyped.append(line.strip())
+    return untyped
+
+
+def check_typed_lets(name, code):
+    untyped = untyped_lets(code)
+    check(not untyped, f"{name}: every top-level `let` states its type, so the kernel needs no analysis {untyped[:3]}")
 
 
 def solutions(notebook, exercises):
@@ -95,6 +136,7 @@ def solutions(notebook, exercises):
                 for n in re.findall(r"^## Exercise (\d+)", "".join(c["source"]), re.M)]
     check(headings == list(range(1, exercises + 1)), f"{path.name}: sections Exercise 1–{exercises} in order {headings}")
     check_line_lengths(path.name, code)
+    check_typed_lets(path.name, code)
 
 
 def outputs_text(cell):

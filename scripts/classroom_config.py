@@ -188,6 +188,7 @@ c.Spawner.environment = {
     # The crate looks for data/mnist above the program and the current folder; a student's are
     # evcxr in /opt and their home, neither of which holds it.
     "MNIST_DIR": str(SHARED / "project" / "data" / "mnist"),
+    "FASHION_MNIST_DIR": str(SHARED / "project" / "data" / "fashion-mnist"),
 }
 # A whole class logging in at once on two cores: give the servers time to start.
 c.Spawner.start_timeout = 300

@@ -1,5 +1,5 @@
 """The last check of scripts/preflight: starts the project's Rust kernel in notebooks/, runs the
-notebooks' setup cell and loads MNIST, and says how long that took. A warm machine answers in
+notebooks' setup cell and loads both data sets, and says how long that took. A warm machine answers in
 seconds; minutes mean evcxr's cache is cold and the first cell of the workshop would wait as long."""
 import pathlib
 import subprocess
@@ -11,7 +11,8 @@ from jupyter_client.manager import start_new_kernel
 NOTEBOOKS = pathlib.Path(__file__).resolve().parent.parent / "notebooks"
 CELLS = [
     ("the setup cell", ':dep mnist-mlp = { path = "../crates/mnist-mlp" }\nuse mnist_mlp::prelude::*;'),
-    ("loading MNIST", "let data = Mnist::load()?;\ndata.train_len()"),
+    ("loading MNIST", "let data: Mnist = Mnist::load()?;\ndata.train_len()"),
+    ("loading Fashion-MNIST", "Mnist::fashion()?.train_len()"),
 ]
 WARM_SECONDS = 60
 
@@ -44,10 +45,10 @@ def main() -> int:
         manager.shutdown_kernel(now=True)
     seconds = time.monotonic() - started
     if seconds > WARM_SECONDS:
-        print(f"warn  the kernel ran the setup cell and loaded MNIST in {seconds:.0f} s: its cache was cold\n"
+        print(f"warn  the kernel ran the setup cell and loaded the data in {seconds:.0f} s: its cache was cold\n"
               "      run scripts/preflight once more; it should now take seconds")
     else:
-        print(f"ok    the kernel ran the setup cell and loaded MNIST in {seconds:.1f} s")
+        print(f"ok    the kernel ran the setup cell and loaded MNIST and Fashion-MNIST in {seconds:.1f} s")
     return 0
 
 

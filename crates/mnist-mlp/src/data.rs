@@ -17,8 +17,11 @@ pub const NUM_CLASSES: usize = 10;
 
 /// The folder of the MNIST copy that ships with the project, relative to the checkout's root.
 pub const BUNDLED: &str = "data/mnist";
-/// Where Debian's `dataset-fashion-mnist` package puts Fashion-MNIST.
-pub const FASHION_DIR: &str = "/usr/share/datasets/fashion-mnist";
+/// The folder of the Fashion-MNIST copy that ships with the project, relative to the checkout's root.
+pub const BUNDLED_FASHION: &str = "data/fashion-mnist";
+/// The variables that name another folder for each data set.
+const MNIST_DIR: &str = "MNIST_DIR";
+const FASHION_MNIST_DIR: &str = "FASHION_MNIST_DIR";
 
 const TRAIN_IMAGES: &str = "train-images-idx3-ubyte";
 const TRAIN_LABELS: &str = "train-labels-idx1-ubyte";
@@ -51,15 +54,20 @@ pub struct Mnist {
 impl Mnist {
     /// Loads from `MNIST_DIR` when it is set, else from the bundled copy (see [`bundled_dir`]).
     pub fn load() -> Result<Self> {
-        match std::env::var_os("MNIST_DIR") {
-            Some(dir) => Self::load_dir(PathBuf::from(dir)),
-            None => Self::load_dir(bundled_dir()?),
-        }
+        Self::load_bundled(BUNDLED, MNIST_DIR)
     }
 
-    /// Fashion-MNIST from Debian's package (`apt install dataset-fashion-mnist`).
+    /// Fashion-MNIST: from `FASHION_MNIST_DIR` when it is set, else from the bundled copy in
+    /// `data/fashion-mnist`, found as [`bundled_dir`] finds MNIST's.
     pub fn fashion() -> Result<Self> {
-        Self::load_dir(FASHION_DIR)
+        Self::load_bundled(BUNDLED_FASHION, FASHION_MNIST_DIR)
+    }
+
+    fn load_bundled(folder: &str, variable: &'static str) -> Result<Self> {
+        match std::env::var_os(variable) {
+            Some(dir) => Self::read_dir(Path::new(&dir), variable),
+            None => Self::read_dir(&find_bundled(folder, variable)?, variable),
+        }
     }
 
     /// Downloads MNIST from the Hugging Face hub with `candle-datasets` (needs the network and
@@ -80,11 +88,15 @@ impl Mnist {
     /// Reads the four IDX files of `dir`, verifying each against `dir/SHA256SUMS` when it lists them
     /// (see [`Checksums`]); a `SHA256SUMS` that verifies none of them is an error.
     pub fn load_dir(dir: impl AsRef<Path>) -> Result<Self> {
-        let dir = dir.as_ref();
+        Self::read_dir(dir.as_ref(), MNIST_DIR)
+    }
+
+    /// [`Mnist::load_dir`]; a missing file's error names `variable` as the way to point elsewhere.
+    fn read_dir(dir: &Path, variable: &'static str) -> Result<Self> {
         let mut checksums = Checksums::read(dir)?;
         let mut sha256 = BTreeMap::new();
         let mut read = |name: &str, kind: IdxKind| -> Result<(PathBuf, IdxFile)> {
-            let path = find_file(dir, name)?;
+            let path = find_file(dir, name, variable)?;
             let hash_file = checksums.as_ref().is_some_and(|sums| sums.lists_stored_file(&path));
             let file = read_idx(&path, kind, hash_file)?;
             if let Some(sums) = checksums.as_mut() {
@@ -299,11 +311,17 @@ fn to_tensors(images: (PathBuf, IdxFile), labels: (PathBuf, IdxFile)) -> Result<
 /// built in the checkout's `target/`) and then above the current folder (a notebook, a test, an
 /// installed `mnist` run from the checkout). The error lists every place it looked.
 pub fn bundled_dir() -> Result<PathBuf> {
+    find_bundled(BUNDLED, MNIST_DIR)
+}
+
+/// The first `folder` (relative to a checkout's root) that holds a data set, above the running
+/// program or the current folder.
+fn find_bundled(folder: &str, variable: &'static str) -> Result<PathBuf> {
     let beside_program = std::env::current_exe().ok().and_then(|exe| exe.parent().map(Path::to_path_buf));
     let starts = [beside_program, std::env::current_dir().ok()];
     let candidates: Vec<PathBuf> =
-        starts.iter().flatten().flat_map(|start| start.ancestors().map(|dir| dir.join(BUNDLED))).collect();
-    let holds_data = |dir: &&PathBuf| find_file(dir, TRAIN_IMAGES).is_ok();
+        starts.iter().flatten().flat_map(|start| start.ancestors().map(|dir| dir.join(folder))).collect();
+    let holds_data = |dir: &&PathBuf| find_file(dir, TRAIN_IMAGES, variable).is_ok();
     candidates.iter().find(holds_data).cloned().ok_or_else(|| {
         let mut searched: Vec<String> = Vec::new();
         for dir in &candidates {
@@ -315,16 +333,18 @@ pub fn bundled_dir() -> Result<PathBuf> {
         Error::DataNotFound {
             file: TRAIN_IMAGES.to_string(),
             searched: format!("{} (as .gz or raw)", searched.join(", ")),
+            variable,
         }
     })
 }
 
 /// `name.gz`, else `name`, inside `dir`. Whatever is there is taken, so that a FIFO or a device
 /// gets its own error from the reader rather than "not found".
-fn find_file(dir: &Path, name: &str) -> Result<PathBuf> {
+fn find_file(dir: &Path, name: &str, variable: &'static str) -> Result<PathBuf> {
     let candidates = [dir.join(format!("{name}.gz")), dir.join(name)];
     candidates.iter().find(|p| p.exists()).cloned().ok_or_else(|| Error::DataNotFound {
         file: name.to_string(),
         searched: format!("{} (as .gz or raw)", dir.display()),
+        variable,
     })
 }

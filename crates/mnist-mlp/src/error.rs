@@ -10,9 +10,9 @@ pub enum Error {
 
     #[error(
         "MNIST file `{file}` not found; looked in {searched}. \
-         Set MNIST_DIR to the folder that holds the IDX files (gzip'd or raw)"
+         Set {variable} to the folder that holds the IDX files (gzip'd or raw)"
     )]
-    DataNotFound { file: String, searched: String },
+    DataNotFound { file: String, searched: String, variable: &'static str },
 
     #[error("{path}: {problem}")]
     Idx { path: PathBuf, problem: IdxProblem },

@@ -100,13 +100,31 @@ fn gzip_and_raw_files_give_the_same_tensors() {
 }
 
 #[test]
-fn the_fashion_mnist_package_loads_with_the_same_reader() {
-    if !Path::new(mnist_mlp::data::FASHION_DIR).exists() && std::env::var_os("CI").is_none() {
-        eprintln!("skipped: `apt install dataset-fashion-mnist` to run this test (CI installs it)");
-        return;
-    }
+fn the_bundled_fashion_mnist_loads_with_the_same_reader_and_its_checksums() {
     let data = Mnist::fashion().unwrap();
     assert_eq!((data.train_len(), data.test_len()), (60_000, 10_000));
+    assert!(data.dir.ends_with("data/fashion-mnist"), "{}", data.dir.display());
+    assert_eq!(data.sha256.len(), 4);
+    assert_eq!(data.train_labels.narrow(0, 0, 10).unwrap().to_vec1::<u32>().unwrap(), [9, 0, 0, 3, 0, 2, 7, 2, 5, 5]);
+}
+
+#[test]
+fn a_missing_fashion_mnist_names_its_own_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "fashion_mnist_from_the_variable", "--nocapture", "--ignored"])
+        .env("FASHION_MNIST_DIR", dir.path())
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(printed.contains("FASHION_MNIST_DIR") && printed.contains(&dir.path().display().to_string()), "{printed}");
+}
+
+/// Run by the test above in a process of its own, so that setting the variable touches no other test.
+#[test]
+#[ignore]
+fn fashion_mnist_from_the_variable() {
+    println!("{}", Mnist::fashion().unwrap_err());
 }
 
 #[test]
