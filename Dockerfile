@@ -61,11 +61,11 @@ RUN MNIST_KERNEL_BUILD_DIR=/tmp/kernel-build kernel/build /opt/mnist/project/.ve
 # hub's. scripts/setup finds the venv installed and does not install again.
 ARG JUPYTERHUB_VERSION=6.1.1
 ARG NOTEBOOK_VERSION=7.6.5
-COPY --chown=${NB_UID}:100 scripts/requirements.txt scripts/
+COPY --chown=${NB_UID}:100 scripts/lib/requirements.txt scripts/lib/
 RUN python3 -m venv .venv \
-    && .venv/bin/pip install --disable-pip-version-check -r scripts/requirements.txt \
+    && .venv/bin/pip install --disable-pip-version-check -r scripts/lib/requirements.txt \
         "jupyterhub==${JUPYTERHUB_VERSION}" "notebook==${NOTEBOOK_VERSION}" \
-    && cp scripts/requirements.txt .venv/.requirements.installed
+    && cp scripts/lib/requirements.txt .venv/.requirements.installed
 
 # The project (.dockerignore keeps out build outputs and what only the host runs), then the
 # project's own setup: registers the kernel and runs the notebooks' setup cell once, which compiles
@@ -93,6 +93,6 @@ ENV MNIST_DIR=/opt/mnist/project/data/mnist \
 USER ${NB_UID}
 WORKDIR ${HOME}
 EXPOSE 8888
-# tini reaps the kernels' compiler processes; container-start copies the notebooks into the home.
-ENTRYPOINT ["tini", "--", "/opt/mnist/project/scripts/container-start"]
+# tini reaps the kernels' compiler processes; container/start copies the notebooks into the home.
+ENTRYPOINT ["tini", "--", "/opt/mnist/project/scripts/container/start"]
 CMD ["jupyter", "lab", "--ip=0.0.0.0", "--port=8888", "--no-browser"]

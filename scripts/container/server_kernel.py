@@ -2,14 +2,16 @@
 kernel's websocket with a kernel_info request), runs one cell in it, and shuts it down. Used by
 `scripts/image smoke`; prints one JSON object.
 
-    python scripts/image_kernel.py http://127.0.0.1:18888/ TOKEN
+    python scripts/container/server_kernel.py http://127.0.0.1:18888/ TOKEN
 """
 import asyncio
 import json
+import pathlib
 import sys
 import time
 
-from classroom_loadtest import Kernel, request
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "lib"))
+from rust_kernel import ServerKernel, request  # noqa: E402
 
 
 async def main(base, token):
@@ -17,7 +19,7 @@ async def main(base, token):
     started = time.monotonic()
     kernel_id = (await request(f"{base}api/kernels", token, "POST", {"name": "rust"}))["id"]
     try:
-        kernel = await Kernel.connect(base, token, kernel_id)
+        kernel = await ServerKernel.connect(base, token, kernel_id)
         status, text = await kernel.run("40 + 2", timeout=120)
         kernel.close()
         state = (await request(f"{base}api/kernels/{kernel_id}", token))["execution_state"]

@@ -1,11 +1,11 @@
 """Checks on the Rust kernel's build folders (scripts/kernel), in real kernels:
 
-    check_kernel.py fresh        a new kernel finds the support crate compiled: its setup cell
+    checks/kernel.py fresh       a new kernel finds the support crate compiled: its setup cell
                                  compiles nothing, and an edit to a path crate's source is picked
                                  up by the next kernel (no stale code)
-    check_kernel.py concurrent   notebooks 01 and 05 run at the same moment in two kernels, and
+    checks/kernel.py concurrent  notebooks 01 and 05 run at the same moment in two kernels, and
                                  both succeed
-    check_kernel.py analysis     the project's evcxr (kernel/patches) runs no rust-analyzer pass
+    checks/kernel.py analysis    the project's evcxr (kernel/patches) runs no rust-analyzer pass
                                  for notebook 01, whose `let`s state their types, and still infers
                                  the types of a learner's untyped `let`s
 """
@@ -17,12 +17,11 @@ import tempfile
 import time
 
 import nbformat
-from jupyter_client.manager import start_new_kernel
 from nbclient import NotebookClient
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-NOTEBOOKS = ROOT / "notebooks"
-SETUP_CELL = ':dep mnist-mlp = { path = "../crates/mnist-mlp" }\nuse mnist_mlp::prelude::*;'
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "lib"))
+from rust_kernel import NOTEBOOKS, SETUP_CELL, Kernel  # noqa: E402
+
 FAILURES = []
 
 
@@ -42,29 +41,12 @@ def run_cells(cells, cwd):
     """Runs `cells` in a new kernel; returns each cell's text output, seconds and evcxr's own CPU
     seconds, and what the kernel wrote to stderr (where cargo reports each crate it compiles)."""
     log = tempfile.TemporaryFile(mode="w+")
-    manager, client = start_new_kernel(kernel_name="rust", cwd=str(cwd), startup_timeout=300, stderr=log)
-    # scripts/kernel execs evcxr_jupyter, so the kernel's process is evcxr's.
-    pid = manager.provisioner.process.pid
     results = []
-    try:
+    with Kernel(cwd, startup_timeout=300, stderr=log) as kernel:
         for cell in cells:
-            text = []
-
-            def on_output(message, text=text):
-                content = message["content"]
-                if message["msg_type"] == "stream":
-                    text.append(content["text"])
-                elif message["msg_type"] in ("execute_result", "display_data"):
-                    text.append(content["data"].get("text/plain", ""))
-                elif message["msg_type"] == "error":
-                    text.append("ERROR " + content["evalue"])
-
-            started, cpu = time.monotonic(), cpu_seconds(pid)
-            client.execute_interactive(cell, timeout=1200, output_hook=on_output)
-            results.append(("".join(text), time.monotonic() - started, cpu_seconds(pid) - cpu))
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
+            cpu = cpu_seconds(kernel.pid)
+            ran = kernel.run(cell, timeout=1200)
+            results.append((ran.text, ran.seconds, cpu_seconds(kernel.pid) - cpu))
     log.seek(0)
     return results, log.read()
 

@@ -15,7 +15,7 @@ from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 EXECUTED = ROOT / "build" / "notebooks"
 HTML = ROOT / "build" / "html"
@@ -48,7 +48,7 @@ def run(path):
     # Merge the stream pieces of each cell, so the exported page shows clean text.
     notebook, _ = CoalesceStreamsPreprocessor().preprocess(notebook, {})
     nbformat.write(notebook, EXECUTED / path.name)
-    exporter = HTMLExporter(template_name="handout", extra_template_basedirs=[str(ROOT / "scripts")], embed_images=True)
+    exporter = HTMLExporter(template_name="handout", extra_template_basedirs=[str(ROOT / "scripts" / "lib")], embed_images=True)
     body, _ = exporter.from_notebook_node(notebook)
     (HTML / path.with_suffix(".html").name).write_text(body, encoding="utf-8")
     return notebook, seconds, error

@@ -1,13 +1,13 @@
 """Checks on the notebooks, their environment and their rendered output.
 
-    check_notebooks.py sources    committed notebooks and their solutions: names, structure, no
-                                  outputs, code lines that fit the page, a solution to every
-                                  exercise; environment.yml parses and pins what scripts/setup installs
-    check_notebooks.py executed   build/notebooks: every notebook and solution ran without an error;
-                                  01: test accuracy >= 0.97, at least two SVG plots; 02: Adam and
-                                  the epoch written by hand give exactly the crate's Adam and `train`
-    check_notebooks.py browser    build/html/01 in headless Chromium with the network off: the page
-                                  loads nothing from outside, and its curves are drawn on screen
+    checks/notebooks.py sources    committed notebooks and their solutions: names, structure, no
+                                   outputs, code lines that fit the page, a solution to every
+                                   exercise; environment.yml parses and pins what scripts/setup installs
+    checks/notebooks.py executed   build/notebooks: every notebook and solution ran without an error;
+                                   01: test accuracy >= 0.97, at least two SVG plots; 02: Adam and
+                                   the epoch written by hand give exactly the crate's Adam and `train`
+    checks/notebooks.py browser    build/html/01 in headless Chromium with the network off: the page
+                                   loads nothing from outside, and its curves are drawn on screen
 """
 import json
 import pathlib
@@ -17,8 +17,9 @@ import subprocess
 import sys
 import tempfile
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-NOTEBOOKS = ROOT / "notebooks"
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "lib"))
+from rust_kernel import NOTEBOOKS, ROOT, dep_line  # noqa: E402
+
 SOLUTIONS = NOTEBOOKS / "solutions"
 # Longer code lines scroll sideways in the exported HTML.
 MAX_CODE_LINE = 100
@@ -66,10 +67,10 @@ def sources():
         if isinstance(dep, str):
             name, _, version = dep.partition("=")
             conda[name.strip()] = version.strip()
-    for line in (ROOT / "scripts" / "requirements.txt").read_text().splitlines():
+    for line in (ROOT / "scripts" / "lib" / "requirements.txt").read_text().splitlines():
         if line.strip() and not line.startswith("#"):
             name, version = line.split("==")
-            check(conda.get(name) == version, f"environment.yml pins {name}={version} like scripts/requirements.txt")
+            check(conda.get(name) == version, f"environment.yml pins {name}={version} like scripts/lib/requirements.txt")
     for name in ("python", "rust"):
         check(name in conda, f"environment.yml: has {name}")
     evcxr = re.search(r"^version=(\S+)", (ROOT / "kernel" / "build").read_text(), re.M).group(1)
@@ -130,7 +131,7 @@ def solutions(notebook, exercises):
     cells = json.loads(path.read_text())["cells"]
     code = [c for c in cells if c["cell_type"] == "code"]
     check(not any(c.get("outputs") or c.get("execution_count") for c in code), f"{path.name}: no outputs committed")
-    check(bool(code) and ':dep mnist-mlp = { path = "../../crates/mnist-mlp" }' in "".join(code[0]["source"]),
+    check(bool(code) and dep_line("../../crates") in "".join(code[0]["source"]),
           f"{path.name}: first cell brings in the crate from solutions/")
     headings = [int(n) for c in cells if c["cell_type"] == "markdown"
                 for n in re.findall(r"^## Exercise (\d+)", "".join(c["source"]), re.M)]

@@ -2,7 +2,7 @@
 and spawns the image with `jupyterhub-singleuser`, passing the JUPYTERHUB_* settings the way
 KubeSpawner does on Zero to JupyterHub. Run by `scripts/image hub`, which installs the hub.
 
-    image_hub.py IMAGE OUT_DIR ENGINE... -- RUN_FLAGS...
+    container/hub.py IMAGE OUT_DIR ENGINE... -- RUN_FLAGS...
 
 Checks: the server becomes ready through the hub, answers the hub's API token through the proxy,
 lists the Rust kernel, redirects an anonymous browser to the hub's login (OAuth), reports activity

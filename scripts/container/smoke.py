@@ -45,7 +45,7 @@ def main():
     started_at = time.time()
     started = time.monotonic()
     # evcxr greets on its output ("No configuration file found"), which is where this prints its
-    # result: as in scripts/preflight.py, the kernel's output goes nowhere.
+    # result: as in scripts/checks/preflight.py, the kernel's output goes nowhere.
     client.execute(stdout=subprocess.DEVNULL)
     wall = time.monotonic() - started
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]

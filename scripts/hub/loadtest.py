@@ -1,20 +1,19 @@
-"""Simulated students for scripts/classroom-loadtest, against a running classroom on 127.0.0.1.
+"""Simulated students for scripts/hub/loadtest, against a running classroom on 127.0.0.1.
 
-    classroom_loadtest.py run N [--checks]   N students log in through the hub's API, start their
+    hub/loadtest.py run N [--checks]   N students log in through the hub's API, start their
         servers, open notebook 01 (contents API), start a kernel (sessions API) and Run All over the
         kernel websocket as JupyterLab does, all at once; writes build/classroom/loadtest.json.
         --checks then: isolation (a kernel reads and writes another student's home and the shared
         files), faults (one student's `loop {}` and another's kernel killed mid-training while the
         rest Run All again), and a hub restart while kernels train.
-    classroom_loadtest.py idle N             N students logged in with idle servers: their memory,
+    hub/loadtest.py idle N             N students logged in with idle servers: their memory,
         in build/classroom/idle.json.
 
-Students are mnist-student-01 ... (the class list scripts/classroom-loadtest gives the hub); the
+Students are mnist-student-01 ... (the class list scripts/hub/loadtest gives the hub); the
 test deletes them from the hub at the end. Exits non-zero when a student or a check fails.
 """
 import argparse
 import asyncio
-import datetime
 import json
 import os
 import pathlib
@@ -26,12 +25,12 @@ import statistics
 import string
 import sys
 import time
-import uuid
 
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
-from tornado.websocket import websocket_connect
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "lib"))
+from rust_kernel import ROOT, KernelDied, ServerKernel, request  # noqa: E402
+
 STATE = ROOT / "build" / "classroom"
 NOTEBOOK = "notebooks/01-mnist-classifier.ipynb"
 HUB_API = "http://127.0.0.1:8081/hub/api"
@@ -50,106 +49,6 @@ def settings():
         key, _, value = line.partition("=")
         values[key] = value
     return values
-
-
-async def request(url, token, method="GET", body=None, timeout=120):
-    response = await AsyncHTTPClient().fetch(
-        HTTPRequest(
-            url, method=method, headers={"Authorization": f"token {token}"} if token else {},
-            body=None if body is None else json.dumps(body),
-            allow_nonstandard_methods=True, request_timeout=timeout,
-        )
-    )
-    return json.loads(response.body) if response.body else None
-
-
-class KernelDied(Exception):
-    pass
-
-
-class Kernel:
-    """A kernel's websocket, spoken as JupyterLab speaks it (JSON messages, protocol 5.3)."""
-
-    def __init__(self, socket, kernel_id):
-        self.socket = socket
-        self.id = kernel_id
-        self.session = uuid.uuid4().hex
-
-    @classmethod
-    async def connect(cls, base, token, kernel_id):
-        url = f"{base.replace('http', 'ws', 1)}api/kernels/{kernel_id}/channels?session_id={uuid.uuid4().hex}"
-        socket = await asyncio.wait_for(
-            websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {token}"},
-                                          connect_timeout=60, request_timeout=600),
-                              max_message_size=64 * 1024 * 1024),
-            timeout=600,
-        )
-        kernel = cls(socket, kernel_id)
-        # Like JupyterLab: a kernel_info request, answered once the kernel is up.
-        msg_id = kernel.send("kernel_info_request", {})
-        await kernel.collect([msg_id], timeout=300, until_idle=False)
-        return kernel
-
-    def send(self, msg_type, content):
-        msg_id = uuid.uuid4().hex
-        header = {"msg_id": msg_id, "username": "loadtest", "session": self.session, "msg_type": msg_type,
-                  "version": "5.3", "date": datetime.datetime.now(datetime.timezone.utc).isoformat()}
-        self.socket.write_message(json.dumps(
-            {"header": header, "parent_header": {}, "metadata": {}, "content": content, "channel": "shell",
-             "buffers": []}))
-        return msg_id
-
-    def execute(self, code):
-        return self.send("execute_request", {"code": code, "silent": False, "store_history": True,
-                                             "user_expressions": {}, "allow_stdin": False,
-                                             "stop_on_error": True})
-
-    async def collect(self, msg_ids, timeout, on_output=None, until_idle=True):
-        """Waits for the replies to `msg_ids` and, with `until_idle`, for the kernel to report each
-        request done (status idle): outputs may come after the reply, which is on another channel.
-        Returns {msg_id: (status, output text)}."""
-        pending = set(msg_ids)
-        busy = set(msg_ids) if until_idle else set()
-        replies = {}
-        self.replied_at = {}
-        texts = {msg_id: [] for msg_id in msg_ids}
-        deadline = time.monotonic() + timeout
-        while pending or busy:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"no reply within {timeout} s")
-            raw = await asyncio.wait_for(self.socket.read_message(), timeout=left)
-            if raw is None:
-                raise KernelDied("the websocket closed")
-            message = json.loads(raw)
-            kind = message["msg_type"]
-            parent = message.get("parent_header", {}).get("msg_id")
-            content = message["content"]
-            if kind == "status" and content.get("execution_state") in ("restarting", "dead"):
-                raise KernelDied(f"kernel {content['execution_state']}")
-            if parent not in texts:
-                continue
-            if kind == "status" and content.get("execution_state") == "idle":
-                busy.discard(parent)
-            if kind in ("stream", "execute_result", "display_data", "error"):
-                text = content.get("text") or content.get("data", {}).get("text/plain", "") or content.get("evalue", "")
-                texts[parent].append(text)
-                if on_output:
-                    on_output(parent, kind, text)
-            elif kind.endswith("_reply"):
-                replies[parent] = content.get("status")
-                self.replied_at[parent] = time.monotonic()
-                pending.discard(parent)
-                if replies[parent] == "aborted":  # never ran, so no status follows
-                    busy.discard(parent)
-        return {msg_id: (replies[msg_id], "".join(texts[msg_id])) for msg_id in msg_ids}
-
-    async def run(self, code, timeout=300):
-        msg_id = self.execute(code)
-        return (await self.collect([msg_id], timeout))[msg_id]
-
-    def close(self):
-        self.socket.close()
 
 
 class Student:
@@ -187,14 +86,14 @@ class Student:
     async def start_kernel(self):
         session = await request(f"{self.base}api/sessions", self.token, "POST",
                                 {"path": NOTEBOOK, "type": "notebook", "name": "", "kernel": {"name": "rust"}})
-        self.kernel = await Kernel.connect(self.base, self.token, session["kernel"]["id"])
+        self.kernel = await ServerKernel.connect(self.base, self.token, session["kernel"]["id"])
 
     async def restart_kernel(self):
         if self.kernel:
             self.kernel.close()
         kernel_id = self.kernel.id
         await request(f"{self.base}api/kernels/{kernel_id}/restart", self.token, "POST", {}, timeout=300)
-        self.kernel = await Kernel.connect(self.base, self.token, kernel_id)
+        self.kernel = await ServerKernel.connect(self.base, self.token, kernel_id)
 
     async def run_all(self, on_output=None):
         """Every code cell sent at once, as JupyterLab's Run All does; the kernel runs them in order
@@ -436,7 +335,7 @@ async def check_faults(students, baseline):
         # The server restarts a dead kernel; the student reconnects and goes on.
         for _ in range(120):
             try:
-                victim.kernel = await Kernel.connect(victim.base, victim.token, victim.kernel.id)
+                victim.kernel = await ServerKernel.connect(victim.base, victim.token, victim.kernel.id)
                 status, text = await victim.kernel.run("40 + 2")
                 return None if status == "ok" and "42" in text else f"after the restart: {status} {text}"
             except (KernelDied, HTTPClientError, TimeoutError):
@@ -476,7 +375,7 @@ async def check_hub_restart(students):
     started = {}
     for student in students:
         student.kernel.close()
-        student.kernel = await Kernel.connect(student.base, student.token, student.kernel.id)
+        student.kernel = await ServerKernel.connect(student.base, student.token, student.kernel.id)
         started[student.name] = student.kernel.execute(
             "let history = train(&mut model, &data, &TrainConfig::default(), print_epochs)?;\n"
             "let evaluation = evaluate(&model, &data.test_images, &data.test_labels)?;\n"
@@ -498,7 +397,7 @@ async def check_hub_restart(students):
                 problems.append(f"{student.name}: server not running after the restart")
             await request(f"{student.base}api/contents/{NOTEBOOK}?content=0", student.token)
             student.kernel.close()
-            student.kernel = await Kernel.connect(student.base, student.token, student.kernel.id)
+            student.kernel = await ServerKernel.connect(student.base, student.token, student.kernel.id)
             status, text = await student.kernel.run("evaluation.accuracy")
             if status != "ok" or float(text.strip()) < 0.97:
                 problems.append(f"{student.name}: after reconnecting: {status} {text.strip()}")

@@ -1,10 +1,10 @@
 """The learner's wait: Run-All of each notebook as JupyterLab does it (a new kernel, then every
 cell in order), timed per cell. Part of scripts/bench.
 
-    bench_notebooks.py rust OUT.json [NOTEBOOK ...]   the project's notebooks on the Rust kernel
-    bench_notebooks.py keras OUT.json                 the same walkthrough as notebook 01, written
-                                                      for Keras (scripts/bench-notebooks/), on the
-                                                      Python kernel of the interpreter running this
+    perf/notebooks.py rust OUT.json [NOTEBOOK ...]   the project's notebooks on the Rust kernel
+    perf/notebooks.py keras OUT.json                 the same walkthrough as notebook 01, written
+                                                     for Keras (scripts/perf/keras/), on the
+                                                     Python kernel of the interpreter running this
 
 Each notebook runs twice and the second run is reported ("warm": caches filled, as for a learner
 who has opened the notebook before); the first is kept as "first_run_seconds".
@@ -18,7 +18,7 @@ import time
 import nbformat
 from nbclient import NotebookClient
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def seconds_between(start, end):
@@ -66,7 +66,7 @@ def main():
         paths = [notebooks / n for n in names] if names else sorted(notebooks.glob("[0-9][0-9]-*.ipynb"))
         result = {"notebooks": [measure(p, "rust") for p in paths]}
     else:
-        path = ROOT / "scripts" / "bench-notebooks" / "01-mnist-classifier-keras.ipynb"
+        path = ROOT / "scripts" / "perf" / "keras" / "01-mnist-classifier-keras.ipynb"
         keras = measure(path, "python3")
         result = {"keras_notebook": keras, "keras_notebook_seconds": keras["run_all_seconds"]}
     out.write_text(json.dumps(result, indent=2) + "\n")

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 DATA = ROOT / "data" / "mnist"
 EPOCHS, BATCH, SEED, THREADS = 5, 32, 42, 2
 

@@ -6,11 +6,11 @@ import subprocess
 import sys
 import time
 
-from jupyter_client.manager import start_new_kernel
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "lib"))
+from rust_kernel import SETUP_CELL, Kernel  # noqa: E402
 
-NOTEBOOKS = pathlib.Path(__file__).resolve().parent.parent / "notebooks"
 CELLS = [
-    ("the setup cell", ':dep mnist-mlp = { path = "../crates/mnist-mlp" }\nuse mnist_mlp::prelude::*;'),
+    ("the setup cell", SETUP_CELL),
     ("loading MNIST", "let data: Mnist = Mnist::load()?;\ndata.train_len()"),
     ("loading Fashion-MNIST", "Mnist::fashion()?.train_len()"),
 ]
@@ -20,29 +20,19 @@ WARM_SECONDS = 60
 def main() -> int:
     started = time.monotonic()
     try:
-        manager, client = start_new_kernel(
-            # evcxr greets on its output ("No configuration file found"); the checks speak for it.
-            kernel_name="rust", cwd=str(NOTEBOOKS), stdout=subprocess.DEVNULL
-        )
+        # evcxr greets on its output ("No configuration file found"); the checks speak for it.
+        kernel = Kernel(stdout=subprocess.DEVNULL)
     except RuntimeError as error:
         print(f"FAIL  the kernel did not start: {error}\n      fix: scripts/setup, then scripts/preflight again")
         return 1
-    try:
+    with kernel:
         for name, code in CELLS:
-            errors = []
-
-            def on_output(message):
-                if message["msg_type"] == "error":
-                    errors.append(message["content"]["evalue"] or "\n".join(message["content"]["traceback"]))
-
-            reply = client.execute_interactive(code, timeout=1800, output_hook=on_output)
-            if reply["content"]["status"] != "ok" or errors:
+            ran = kernel.run(code, timeout=1800)
+            if ran.status != "ok" or ran.errors:
+                errors = [error["evalue"] or "\n".join(error["traceback"]) for error in ran.errors]
                 print(f"FAIL  {name} failed in the kernel:\n" + "\n".join(errors))
                 print("      fix: read the error above; docs/teaching.md lists the common ones")
                 return 1
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
     seconds = time.monotonic() - started
     if seconds > WARM_SECONDS:
         print(f"warn  the kernel ran the setup cell and loaded the data in {seconds:.0f} s: its cache was cold\n"

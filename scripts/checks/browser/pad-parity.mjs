@@ -41,7 +41,7 @@ function parseOptions(args, defaults) {
 
 // The first `count` MNIST test digits and their labels, from the bundled IDX files.
 function testDigits(count) {
-  const dir = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../../data/mnist");
+  const dir = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../../../data/mnist");
   const images = zlib.gunzipSync(fs.readFileSync(path.join(dir, "t10k-images-idx3-ubyte.gz")));
   const labels = zlib.gunzipSync(fs.readFileSync(path.join(dir, "t10k-labels-idx1-ubyte.gz")));
   return Array.from({ length: count }, (_, n) => ({ pixels: images.subarray(16 + 784 * n, 16 + 784 * (n + 1)), label: labels[8 + n] }));
