@@ -16,7 +16,7 @@ pub fn measure(data: &Mnist, model: &MlpConfig, config: &TrainConfig) -> Result<
     let mut model = model.init(&Device::Cpu)?;
     let history = train(&mut model, data, config, |_| {})?;
 
-    // All 10,000 test images in one batch (on every core, see `mnist_mlp::threads`): best of 5.
+    // All 10,000 test images in one batch (on every core: the crate splits large products over its own threads): best of 5.
     model.predict(&data.test_images)?; // warm-up
     let infer_10k_ms = (0..5)
         .map(|_| time_ms(|| model.predict(&data.test_images)))

@@ -5,11 +5,11 @@ mod output;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use mnist_mlp::checkpoint::check_save_target;
-use mnist_mlp::history::advice;
 use mnist_mlp::image::check_finite;
+use mnist_mlp::model::check_save_target;
 use mnist_mlp::prelude::*;
 use mnist_mlp::scores;
+use mnist_mlp::train::advice;
 use output::Output;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -95,7 +95,7 @@ impl Recipe {
 
     fn training(&self) -> TrainConfig {
         let (epochs, batch_size, learning_rate) = (self.epochs, self.batch_size, self.learning_rate);
-        TrainConfig { epochs, batch_size, learning_rate, backward: self.backward.into() }
+        TrainConfig { epochs, batch_size, learning_rate, backward: self.backward.into(), seed: None }
     }
 }
 

@@ -1,5 +1,7 @@
 //! One error type for the crate: every variant names the file (or setting) at fault.
 
+use crate::history::History;
+use crate::sizes::NUM_CLASSES;
 use std::path::PathBuf;
 
 /// What can go wrong while loading data, building, training or saving a model.
@@ -50,7 +52,7 @@ pub enum Error {
         step: usize,
         loss: f32,
         /// The epochs completed before (the weights the model keeps are theirs).
-        completed: Box<crate::history::History>,
+        completed: Box<History>,
     },
 
     #[error(transparent)]
@@ -94,9 +96,7 @@ impl BadLabel {
     /// The first label that is not a digit 0–9: the one check of every label the crate reads.
     pub fn find(labels: impl IntoIterator<Item = u32>) -> Option<BadLabel> {
         let mut indexed = labels.into_iter().enumerate();
-        indexed
-            .find(|&(_, label)| label as usize >= crate::data::NUM_CLASSES)
-            .map(|(index, label)| BadLabel { index, label })
+        indexed.find(|&(_, label)| label as usize >= NUM_CLASSES).map(|(index, label)| BadLabel { index, label })
     }
 
     /// `Err` with the first bad label, if any.

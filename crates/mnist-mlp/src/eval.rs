@@ -1,9 +1,9 @@
 //! Batched evaluation: loss, accuracy, the confusion matrix and which images were misclassified.
 
-use crate::data::NUM_CLASSES;
+use crate::classifier::Classifier;
 use crate::error::{BadLabel, Error, Result};
-use crate::model::Mlp;
-use crate::scores::softmax_parts;
+use crate::loss;
+use crate::sizes::NUM_CLASSES;
 use candle_core::Tensor;
 use std::fmt;
 
@@ -43,20 +43,6 @@ impl fmt::Display for Evaluation {
     }
 }
 
-impl Evaluation {
-    /// Called by the evcxr kernel when a cell ends in an `Evaluation`.
-    pub fn evcxr_display(&self) {
-        crate::display::html(&format!(
-            "<table><tr><th>loss</th><td>{:.4}</td></tr><tr><th>accuracy</th><td>{:.4}</td></tr>\
-             <tr><th>misclassified</th><td>{} of {}</td></tr></table>",
-            self.loss,
-            self.accuracy,
-            self.misclassified().len(),
-            self.labels.len()
-        ));
-    }
-}
-
 /// `counts[label][prediction]`: the diagonal holds the correct answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfusionMatrix {
@@ -79,9 +65,9 @@ impl ConfusionMatrix {
     }
 }
 
-/// Evaluates `model` on `images` `[n, 784]` and `labels` `[n]`, in batches, on every core
-/// (see [`crate::threads`]).
-pub fn evaluate(model: &Mlp, images: &Tensor, labels: &Tensor) -> Result<Evaluation> {
+/// Evaluates `model` (an `Mlp` or any other [`Classifier`]) on `images` `[n, 784]` and `labels`
+/// `[n]`, in batches; `Mlp`'s run on every core.
+pub fn evaluate<M: Classifier + ?Sized>(model: &M, images: &Tensor, labels: &Tensor) -> Result<Evaluation> {
     let labels = labels.to_vec1::<u32>()?;
     let count = images.dim(0)?;
     if count != labels.len() || count == 0 {
@@ -93,9 +79,9 @@ pub fn evaluate(model: &Mlp, images: &Tensor, labels: &Tensor) -> Result<Evaluat
         let len = CHUNK.min(count - start);
         let logits = model.infer(&images.narrow(0, start, len)?)?.to_vec2::<f32>()?;
         for (row, &label) in logits.iter().zip(&labels[start..start + len]) {
-            let (argmax, max, sum) = softmax_parts(row);
-            total_loss += f64::from(sum.ln() + max - row[label as usize]);
-            predictions.push(argmax as u32);
+            let read = loss::Row::new(row, label);
+            total_loss += f64::from(read.loss);
+            predictions.push(read.predicted as u32);
         }
     }
     let correct = predictions.iter().zip(&labels).filter(|(p, l)| p == l).count();

@@ -1,6 +1,5 @@
 //! What training returns: per epoch the training and test loss and accuracy, and the time.
 
-use crate::train::TrainConfig;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -44,7 +43,7 @@ impl History {
     }
 
     /// A warning when training learned nothing: the loss stayed near ln 10 ≈ 2.30, what guessing
-    /// among ten digits scores. [`advice`] says what to change.
+    /// among ten digits scores. `train::advice` says what to change.
     pub fn warning(&self) -> Option<String> {
         let last = self.epochs.last()?;
         (last.train_loss > 2.0 || last.test_accuracy < 0.2).then(|| {
@@ -81,31 +80,6 @@ impl History {
             "<table><thead><tr><th>epoch</th><th>train loss</th><th>train accuracy</th>\
              <th>test loss</th><th>test accuracy</th><th>seconds</th></tr></thead><tbody>{rows}</tbody></table>{warning}"
         )
-    }
-
-    /// Called by the evcxr kernel when a cell ends in a `History`.
-    pub fn evcxr_display(&self) {
-        crate::display::html(&self.to_html());
-    }
-}
-
-/// What to change when training with `config` on `train_len` images learned nothing: a learning
-/// rate far from the recipe's (too large kills every ReLU, too small moves nothing), else too few
-/// optimizer steps (a batch as large as the data set).
-pub fn advice(config: &TrainConfig, train_len: usize) -> String {
-    let recipe = TrainConfig::default();
-    let steps = config.epochs * train_len.div_ceil(config.batch_size.max(1));
-    if config.learning_rate > 10.0 * recipe.learning_rate {
-        format!("try a smaller learning rate, e.g. {}", recipe.learning_rate)
-    } else if config.learning_rate < recipe.learning_rate / 100.0 {
-        format!("try a larger learning rate, e.g. {}", recipe.learning_rate)
-    } else if steps < 500 {
-        format!(
-            "training took only {steps} optimizer step(s): try a smaller batch size (the recipe uses {}) or more epochs",
-            recipe.batch_size
-        )
-    } else {
-        format!("try the recipe's settings: learning rate {}, batch size {}", recipe.learning_rate, recipe.batch_size)
     }
 }
 

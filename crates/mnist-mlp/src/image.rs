@@ -13,10 +13,11 @@
 
 pub use ::image::*;
 
-use crate::data::{IMAGE_PIXELS, IMAGE_SIDE};
+use crate::classifier::Classifier;
 use crate::error::{Error, Result};
-use crate::model::Mlp;
+use crate::io::read as limited;
 use crate::scores;
+use crate::sizes::{IMAGE_PIXELS, IMAGE_SIDE};
 use candle_core::{Device, Tensor};
 use std::path::Path;
 
@@ -82,11 +83,12 @@ impl FilePrediction {
     }
 }
 
-/// Opens, prepares and classifies one image file.
-pub fn predict_file(model: &Mlp, path: impl AsRef<Path>) -> Result<FilePrediction> {
+/// Opens, prepares and classifies one image file, with an `Mlp` or any other [`Classifier`].
+pub fn predict_file(model: &(impl Classifier + ?Sized), path: impl AsRef<Path>) -> Result<FilePrediction> {
     let path = path.as_ref();
     let prepared = prepare_file(path)?;
-    let probabilities = model.probabilities(&prepared.tensor()?)?.squeeze(0)?.to_vec1::<f32>()?;
+    let logits = model.infer(&prepared.tensor()?)?;
+    let probabilities = candle_nn::ops::softmax_last_dim(&logits)?.squeeze(0)?.to_vec1::<f32>()?;
     check_finite(&probabilities).map_err(|problem| Error::file(path, problem))?;
     let digit = scores::argmax(&probabilities) as u32;
     Ok(FilePrediction { file: path.to_path_buf(), digit, probabilities, prepared })
@@ -104,10 +106,10 @@ pub fn check_finite(outputs: &[f32]) -> std::result::Result<(), String> {
 }
 
 /// Reads an image file of any common format (PNG, JPEG, BMP, GIF, WebP, TIFF), within size
-/// limits ([`crate::read::IMAGE`]); a FIFO or device is refused unread.
+/// limits (256 MB); a FIFO or device is refused unread.
 pub fn read(path: impl AsRef<Path>) -> Result<DynamicImage> {
     let path = path.as_ref();
-    let bytes = crate::read::read_limited(path, crate::read::IMAGE)?;
+    let bytes = limited::read_limited(path, limited::IMAGE)?;
     read_bytes(&bytes).map_err(|e| match e {
         Error::Image(problem) => Error::file(path, problem),
         other => other,

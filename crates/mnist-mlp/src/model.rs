@@ -6,22 +6,41 @@
 //! Parameters live the Candle way, in a [`VarMap`] under the names `dense1.weight`,
 //! `dense1.bias`, …, and the model is a [`Module`]: `images.apply(&model)?` gives logits and
 //! records the graph `loss.backward()` needs. Prediction, evaluation and the written-out backward
-//! pass use [`Mlp::infer`] instead, the same numbers computed faster without a graph.
+//! pass use [`Mlp::infer`] instead, the same numbers computed faster without a graph. As a
+//! [`Classifier`] it trains and evaluates like any other model, with its own backward pass.
+//!
+//! Everything an `Mlp` does is here, saving and loading ([`ModelCard`]) and the drawing pad
+//! included; the machinery they use (Dense layers, the backward pass, the model folder, the
+//! pad's page) sits in the layers below.
 //!
 //! Softmax is not part of the model: the loss works on logits (numerically safer), and
 //! [`Mlp::probabilities`] applies softmax only when you want to read them.
 
-use crate::data::{IMAGE_PIXELS, NUM_CLASSES};
+use crate::backprop::{self, Backward, BatchGradients};
+use crate::checkpoint;
+use crate::classifier::Classifier;
+use crate::data::Mnist;
+use crate::dense::glorot_limit;
 use crate::error::{Error, Result};
-use crate::fused::AddBias;
-use crate::matmul::matmul;
+use crate::history::History;
+use crate::optim::AdamConfig;
 use crate::scores::argmax;
+use crate::sizes::{IMAGE_PIXELS, NUM_CLASSES};
+use crate::summary::thousands;
+use crate::train::TrainConfig;
 use candle_core::{DType, Device, Module, Tensor, Var};
-use candle_nn::{Init, VarBuilder, VarMap};
+use candle_nn::{VarBuilder, VarMap};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::path::Path;
+
+pub use crate::checkpoint::{CONFIG_FILE, WEIGHTS_FILE, check_save_target};
+pub use crate::dense::{Activation, Dense};
+pub use crate::pad::DrawingPad;
+pub use crate::summary::{Summary, SummaryRow};
 
 /// Larger models are refused: 100 million parameters are 400 MB of weights and as much again
 /// for each of Adam's two moments.
@@ -114,84 +133,8 @@ impl fmt::Display for MlpConfig {
 }
 
 /// Puts `var` into `vars` under `name` (a lock that a panic poisoned still holds whole tensors).
-pub(crate) fn add_var(vars: &VarMap, name: String, var: Var) {
+fn add_var(vars: &VarMap, name: String, var: Var) {
     vars.data().lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(name, var);
-}
-
-/// Keras' Glorot-uniform bound: weights are drawn from U(−l, l) with l = √(6 / (inputs + outputs)).
-fn glorot_limit(inputs: usize, outputs: usize) -> f32 {
-    (6.0 / (inputs + outputs) as f32).sqrt()
-}
-
-/// What a Dense layer applies to its output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Activation {
-    /// `max(z, 0)`: the hidden layers.
-    Relu,
-    /// `z` as it is (Keras' name): the last layer, whose outputs are the logits.
-    Linear,
-}
-
-/// A fully connected layer, `y = activation(x·Wᵀ + b)`, holding its parameters as
-/// `candle_nn::Linear` does.
-#[derive(Debug, Clone)]
-pub struct Dense {
-    /// `dense1`, `dense2`, …: its parameters are `<name>.weight` and `<name>.bias`.
-    pub name: String,
-    /// `[outputs, inputs]`, the layout of `candle_nn::Linear`.
-    pub weight: Tensor,
-    /// `[outputs]`
-    pub bias: Tensor,
-    pub activation: Activation,
-}
-
-impl Dense {
-    /// The layer over `vb`'s `weight` and `bias`; when `vb` is backed by a [`VarMap`] that lacks
-    /// them, they are created as Keras does: Glorot-uniform weights, zero biases.
-    pub fn new(vb: VarBuilder, inputs: usize, outputs: usize, activation: Activation) -> Result<Self> {
-        let limit = f64::from(glorot_limit(inputs, outputs));
-        Ok(Dense {
-            name: vb.prefix(),
-            weight: vb.get_with_hints((outputs, inputs), "weight", Init::Uniform { lo: -limit, up: limit })?,
-            bias: vb.get_with_hints(outputs, "bias", Init::Const(0.0))?,
-            activation,
-        })
-    }
-
-    /// `[batch, inputs]` → `[batch, outputs]` without recording a graph: the product `x·Wᵀ` is a
-    /// fresh tensor that nothing else holds, so the bias and ReLU go into it in place, in one pass.
-    pub fn infer(&self, input: &Tensor) -> Result<Tensor> {
-        if !input.device().is_cpu() {
-            return Ok(self.forward(input)?.detach());
-        }
-        let z = matmul(input, &self.weight.t()?)?;
-        z.inplace_op2(&self.bias, &AddBias { relu: self.activation == Activation::Relu })?;
-        Ok(z)
-    }
-
-    pub fn inputs(&self) -> usize {
-        self.weight.dims()[1]
-    }
-
-    pub fn outputs(&self) -> usize {
-        self.weight.dims()[0]
-    }
-
-    pub fn parameter_count(&self) -> usize {
-        self.weight.elem_count() + self.bias.elem_count()
-    }
-}
-
-impl Module for Dense {
-    /// Candle's differentiable ops: `loss.backward()` reaches the weights through them.
-    fn forward(&self, input: &Tensor) -> candle_core::Result<Tensor> {
-        let z = input.matmul(&self.weight.t()?)?.broadcast_add(&self.bias)?;
-        match self.activation {
-            Activation::Relu => z.relu(),
-            Activation::Linear => Ok(z),
-        }
-    }
 }
 
 /// The multi-layer perceptron that classifies 28×28 digits.
@@ -277,6 +220,63 @@ impl Mlp {
         Ok(Tensor::from_vec(digits, logits.len(), &self.device)?)
     }
 
+    /// A canvas to draw digits on, with what this model makes of them (see [`DrawingPad`]).
+    pub fn drawing_pad(&self) -> Result<DrawingPad> {
+        DrawingPad::new(&self.layers)
+    }
+
+    /// Saves into `dir`, the card's `model` set to this model's config, as one unit: a reader
+    /// finds the old model or the new one, never a mix. `dir` must be new, empty, or a model
+    /// folder ([`check_save_target`]).
+    pub fn save(&self, dir: impl AsRef<Path>, card: &ModelCard) -> Result<()> {
+        let dir = dir.as_ref();
+        let card = ModelCard { model: self.config().clone(), ..card.clone() };
+        let tensors: HashMap<String, Tensor> =
+            self.parameters().into_iter().map(|(name, tensor)| (name, tensor.clone())).collect();
+        let json =
+            serde_json::to_string_pretty(&card).map_err(|e| Error::file(dir.join(CONFIG_FILE), e.to_string()))?;
+        checkpoint::write(dir, &tensors, &json)
+    }
+
+    /// Loads a model saved by [`Mlp::save`] onto `device`, checking the version, the architecture,
+    /// every tensor's name, dtype and shape, and that every weight is finite. Each file is read
+    /// within its limit, and both from the same save.
+    pub fn load(dir: impl AsRef<Path>, device: &Device) -> Result<(Mlp, ModelCard)> {
+        let dir = dir.as_ref();
+        let (config_json, weights_bytes) = checkpoint::read(dir)?;
+        Mlp::from_bytes(&config_json, &dir.join(CONFIG_FILE), &weights_bytes, &dir.join(WEIGHTS_FILE), device)
+    }
+
+    /// A model from the contents of its two files; the paths only name them in errors.
+    pub(crate) fn from_bytes(
+        config_json: &[u8],
+        config: &Path,
+        weights_bytes: &[u8],
+        weights: &Path,
+        device: &Device,
+    ) -> Result<(Mlp, ModelCard)> {
+        let card: ModelCard = serde_json::from_slice(config_json).map_err(|e| Error::file(config, e.to_string()))?;
+        if card.format_version != FORMAT_VERSION {
+            return Err(Error::file(
+                config,
+                format!("format version {} is not supported (this build reads {FORMAT_VERSION})", card.format_version),
+            ));
+        }
+        card.model.validate().map_err(|e| Error::file(config, e.to_string()))?;
+        let mut tensors = checkpoint::tensors(weights_bytes, weights, device)?;
+        let vars = VarMap::new();
+        for (layer, inputs, outputs, _) in card.model.layers() {
+            for (name, shape) in
+                [(format!("{layer}.weight"), vec![outputs, inputs]), (format!("{layer}.bias"), vec![outputs])]
+            {
+                let var = checkpoint::take(&mut tensors, weights, &name, &shape)?;
+                add_var(&vars, name, var);
+            }
+        }
+        checkpoint::check_all_taken(&tensors, weights)?;
+        Ok((Mlp::build(&card.model, &vars, device)?, card))
+    }
+
     /// A Keras-style table: layer, output shape, parameters.
     pub fn summary(&self) -> Summary {
         let mut rows = vec![SummaryRow {
@@ -308,6 +308,32 @@ impl Module for Mlp {
     }
 }
 
+impl Classifier for Mlp {
+    fn vars(&self) -> &VarMap {
+        &self.vars
+    }
+
+    fn device(&self) -> &Device {
+        &self.device
+    }
+
+    fn seed(&self) -> u64 {
+        self.config.seed
+    }
+
+    fn infer(&self, images: &Tensor) -> Result<Tensor> {
+        Mlp::infer(self, images)
+    }
+
+    /// The backward pass written out by hand ([`Backward::Manual`], the default), or autograd's.
+    fn gradients(&self, images: &Tensor, labels: &[u32], backward: Backward) -> Result<BatchGradients> {
+        match backward {
+            Backward::Manual => backprop::by_hand(&self.layers, &self.device, images, labels),
+            Backward::Autograd => backprop::autograd(self, &self.device, images, labels),
+        }
+    }
+}
+
 impl fmt::Debug for Mlp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Mlp")
@@ -319,7 +345,7 @@ impl fmt::Debug for Mlp {
 }
 
 /// Checks that `images` is `[batch, 784]`, with a hint for the common 28×28 mistake.
-pub fn check_images(images: &Tensor) -> Result<()> {
+fn check_images(images: &Tensor) -> Result<()> {
     match images.dims() {
         [_, IMAGE_PIXELS] => Ok(()),
         dims => Err(Error::Shape(format!(
@@ -328,73 +354,34 @@ pub fn check_images(images: &Tensor) -> Result<()> {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct SummaryRow {
-    pub layer: String,
-    pub output_shape: String,
-    pub parameters: usize,
+/// Bumped whenever the files change meaning; loading refuses other versions.
+/// 2: the architecture is `model` (hidden sizes and seed); 1 had a fixed one.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// Everything about a saved model except its weights: its `config.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelCard {
+    pub format_version: u32,
+    /// The architecture and the seed of its initial weights and of the shuffling.
+    pub model: MlpConfig,
+    pub training: TrainConfig,
+    pub optimizer: AdamConfig,
+    /// SHA-256 of the data files it was trained on.
+    pub data_sha256: BTreeMap<String, String>,
+    pub history: History,
+    pub test_accuracy: Option<f32>,
 }
 
-/// What `model.summary()` shows in Keras, as text (`Display`) or an HTML table in a notebook.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Summary {
-    pub rows: Vec<SummaryRow>,
-}
-
-impl Summary {
-    pub fn total_parameters(&self) -> usize {
-        self.rows.iter().map(|r| r.parameters).sum()
-    }
-
-    pub fn to_html(&self) -> String {
-        let body: String = self
-            .rows
-            .iter()
-            .map(|r| {
-                format!(
-                    "<tr><td>{}</td><td>{}</td><td style=\"text-align:right\">{}</td></tr>",
-                    r.layer,
-                    r.output_shape,
-                    thousands(r.parameters)
-                )
-            })
-            .collect();
-        format!(
-            "<table><thead><tr><th>Layer (type)</th><th>Output shape</th><th>Param #</th></tr></thead>\
-             <tbody>{body}</tbody><tfoot><tr><th colspan=\"2\">Total parameters (all trainable)</th>\
-             <th style=\"text-align:right\">{}</th></tr></tfoot></table>",
-            thousands(self.total_parameters())
-        )
-    }
-
-    /// Called by the evcxr kernel when a cell ends in a `Summary`.
-    pub fn evcxr_display(&self) {
-        crate::display::html(&self.to_html());
-    }
-}
-
-impl fmt::Display for Summary {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let rule = "─".repeat(64);
-        writeln!(f, "{:<30}{:<20}{:>14}", "Layer (type)", "Output shape", "Param #")?;
-        writeln!(f, "{rule}")?;
-        for r in &self.rows {
-            writeln!(f, "{:<30}{:<20}{:>14}", r.layer, r.output_shape, thousands(r.parameters))?;
+impl ModelCard {
+    pub fn new(model: &Mlp, training: &TrainConfig, data: &Mnist, history: &History) -> Self {
+        ModelCard {
+            format_version: FORMAT_VERSION,
+            model: model.config().clone(),
+            training: training.clone(),
+            optimizer: training.adam(),
+            data_sha256: data.sha256.clone(),
+            history: history.clone(),
+            test_accuracy: history.test_accuracy(),
         }
-        writeln!(f, "{rule}")?;
-        write!(f, "Total params: {}", thousands(self.total_parameters()))
     }
-}
-
-/// 109386 → "109,386"
-pub(crate) fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

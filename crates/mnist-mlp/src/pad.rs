@@ -2,21 +2,20 @@
 //!
 //! evcxr has no widgets, so nothing goes back to the kernel: the output carries the trained
 //! weights and a small script (`pad.js`) that prepares the drawing exactly as
-//! [`crate::image::prepare`] does and runs the forward pass, live, as you draw. The same output
+//! `image::prepare` does and runs the forward pass, live, as you draw. The same output
 //! works in the exported HTML handout, offline. The weights travel as IEEE half floats (f16),
 //! half the bytes of f32; the tests check that this changes no prediction on the test set.
 
+use crate::dense::Dense;
 use crate::error::{Error, Result};
-use crate::model::Mlp;
 use base64::Engine;
-use candle_core::Tensor;
 
 /// The script each pad runs on its own element.
 const SCRIPT: &str = include_str!("pad.js");
 /// The canvas' side in pixels: ten per MNIST pixel, well below the size `prepare` shrinks first.
 const CANVAS_SIDE: usize = 280;
 
-/// A drawing pad for one model; shows itself as HTML in a notebook ([`DrawingPad::evcxr_display`]).
+/// A drawing pad for one model (`model.drawing_pad()`); shows itself as HTML in a notebook.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DrawingPad {
     /// `[outputs, inputs]` of each dense layer, input first; ReLU between them, logits last.
@@ -25,18 +24,13 @@ pub struct DrawingPad {
     pub weights_f16: String,
 }
 
-impl Mlp {
-    /// A canvas to draw digits on, with what this model makes of them (see [`DrawingPad`]).
-    pub fn drawing_pad(&self) -> Result<DrawingPad> {
-        DrawingPad::new(self)
-    }
-}
-
 impl DrawingPad {
-    pub fn new(model: &Mlp) -> Result<Self> {
+    /// The pad of `Mlp`'s Dense layers, input first. The script runs ReLU after each layer but the
+    /// last, as every `Mlp` has them (`MlpConfig::layers`).
+    pub(crate) fn new(dense: &[Dense]) -> Result<Self> {
         let mut layers = Vec::new();
         let mut bytes = Vec::new();
-        for (weight, bias) in dense_layers(model) {
+        for Dense { weight, bias, .. } in dense {
             layers.push(weight.dims2().map(|(outputs, inputs)| [outputs, inputs])?);
             for tensor in [weight.flatten_all()?, bias.clone()] {
                 for value in tensor.to_vec1::<f32>()? {
@@ -93,16 +87,4 @@ impl DrawingPad {
 </div>"#
         )
     }
-
-    /// Called by the evcxr kernel when a cell ends in a `DrawingPad`.
-    pub fn evcxr_display(&self) {
-        crate::display::html(&self.to_html());
-    }
-}
-
-/// Each dense layer's weight `[outputs, inputs]` and bias `[outputs]`, input first: the one
-/// place that knows how the model keeps its parameters. Every `Mlp` has ReLU after each layer
-/// but the last ([`crate::model::MlpConfig::layers`]), as the script assumes.
-fn dense_layers(model: &Mlp) -> impl Iterator<Item = (&Tensor, &Tensor)> {
-    model.layers().iter().map(|layer| (&layer.weight, &layer.bias))
 }

@@ -1,11 +1,11 @@
 //! The training loop: shuffle, batch, gradients, Adam; evaluate on the test set after each epoch.
 
-use crate::backprop::{Backward, gradients};
+use crate::backprop::Backward;
+use crate::classifier::Classifier;
 use crate::data::Mnist;
 use crate::error::{Error, Result};
 use crate::eval::evaluate;
 use crate::history::{EpochStats, History};
-use crate::model::Mlp;
 use crate::optim::{Adam, AdamConfig};
 use candle_core::Tensor;
 use candle_nn::Optimizer;
@@ -24,11 +24,15 @@ pub struct TrainConfig {
     /// Adam's step size; its other settings are Keras' defaults (see [`AdamConfig`]).
     pub learning_rate: f64,
     pub backward: Backward,
+    /// Seeds the order in which the images are shown; `None` (the recipe) takes the model's seed
+    /// ([`Classifier::seed`]), so that one number decides the initial weights and the order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
 }
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { epochs: 5, batch_size: 32, learning_rate: 1e-3, backward: Backward::Manual }
+        TrainConfig { epochs: 5, batch_size: 32, learning_rate: 1e-3, backward: Backward::Manual, seed: None }
     }
 }
 
@@ -67,14 +71,15 @@ pub enum Progress<'a> {
     Epoch(&'a EpochStats),
 }
 
-/// Trains `model` on `data.train_*`, evaluating on `data.test_*` after every epoch. The images
-/// are shuffled with the model's seed ([`crate::model::MlpConfig::seed`]), so one number decides
-/// the initial weights and the order, and the saved card records it.
+/// Trains `model` (an `Mlp` or any other [`Classifier`]) on `data.train_*`, evaluating on
+/// `data.test_*` after every epoch. The images are shuffled with [`TrainConfig::seed`], by default
+/// the model's, so one number decides the initial weights and the order, and the saved card
+/// records it.
 ///
 /// Same seed, same machine: the same `History` (but for the seconds), bit for bit. A non-finite
 /// loss stops training with [`Error::Diverged`] and restores the weights the epoch started with.
-pub fn train(
-    model: &mut Mlp,
+pub fn train<M: Classifier + ?Sized>(
+    model: &mut M,
     data: &Mnist,
     config: &TrainConfig,
     on_progress: impl FnMut(Progress<'_>),
@@ -84,8 +89,8 @@ pub fn train(
 
 /// [`train`], stopping after the current step once `stop` is set (e.g. by Ctrl-C). The cut-short
 /// epoch is evaluated like the others and the history is marked `interrupted`.
-pub fn train_until(
-    model: &mut Mlp,
+pub fn train_until<M: Classifier + ?Sized>(
+    model: &mut M,
     data: &Mnist,
     config: &TrainConfig,
     stop: &AtomicBool,
@@ -95,10 +100,10 @@ pub fn train_until(
     config.validate(train_len)?;
     let train_labels = data.train_labels.to_vec1::<u32>()?;
     // The weights change in place (Candle `Var`s), so shared references suffice from here on.
-    let model: &Mlp = model;
+    let model: &M = model;
     let parameters = model.vars().all_vars();
     let mut adam = Adam::new(parameters.clone(), config.adam())?;
-    let orders = epoch_orders(model.config().seed, train_len);
+    let orders = epoch_orders(config.seed.unwrap_or_else(|| model.seed()), train_len);
     let steps = train_len.div_ceil(config.batch_size);
     let mut history = History::default();
 
@@ -111,7 +116,7 @@ pub fn train_until(
             let indices = Tensor::from_slice(batch, batch.len(), data.train_images.device())?;
             let images = data.train_images.index_select(&indices, 0)?; // [batch, 784]
             let labels: Vec<u32> = batch.iter().map(|&i| train_labels[i as usize]).collect();
-            let batch_result = gradients(model, &images, &labels, config.backward)?;
+            let batch_result = model.gradients(&images, &labels, config.backward)?;
             if !batch_result.loss.is_finite() {
                 for (parameter, good) in parameters.iter().zip(&epoch_start) {
                     parameter.set(good)?;
@@ -158,8 +163,28 @@ pub fn train_until(
     Ok(history)
 }
 
+/// What to change when training with `config` on `train_len` images learned nothing: a learning
+/// rate far from the recipe's (too large kills every ReLU, too small moves nothing), else too few
+/// optimizer steps (a batch as large as the data set).
+pub fn advice(config: &TrainConfig, train_len: usize) -> String {
+    let recipe = TrainConfig::default();
+    let steps = config.epochs * train_len.div_ceil(config.batch_size.max(1));
+    if config.learning_rate > 10.0 * recipe.learning_rate {
+        format!("try a smaller learning rate, e.g. {}", recipe.learning_rate)
+    } else if config.learning_rate < recipe.learning_rate / 100.0 {
+        format!("try a larger learning rate, e.g. {}", recipe.learning_rate)
+    } else if steps < 500 {
+        format!(
+            "training took only {steps} optimizer step(s): try a smaller batch size (the recipe uses {}) or more epochs",
+            recipe.batch_size
+        )
+    } else {
+        format!("try the recipe's settings: learning rate {}, batch size {}", recipe.learning_rate, recipe.batch_size)
+    }
+}
+
 /// The order in which [`train`] shows the training images, epoch after epoch: `0..len` shuffled
-/// anew for each epoch by a generator seeded with `seed` (the model's). A loop written by hand
+/// anew for each epoch by a generator seeded with `seed` (by default the model's). A loop written by hand
 /// that takes its batches from these orders sees exactly the batches `train` sees (notebook 02).
 pub fn epoch_orders(seed: u64, len: usize) -> impl Iterator<Item = Vec<u32>> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);

@@ -1,7 +1,8 @@
 //! A save is one unit: concurrent writers, a writer killed at any moment, or a full disk leave
 //! the old model or the new one, never a mix, and no temporary files behind.
 
-use mnist_mlp::checkpoint::{CONFIG_FILE, WEIGHTS_FILE, check_save_target};
+use mnist_mlp::data::IMAGE_PIXELS;
+use mnist_mlp::model::{CONFIG_FILE, WEIGHTS_FILE, check_save_target};
 use mnist_mlp::prelude::*;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};

@@ -1,7 +1,7 @@
 //! Saving and loading: a round trip predicts the same, and damaged folders get clear errors.
 
 use mnist_mlp::candle_core::{self, Tensor};
-use mnist_mlp::checkpoint::{CONFIG_FILE, WEIGHTS_FILE};
+use mnist_mlp::model::{CONFIG_FILE, WEIGHTS_FILE};
 use mnist_mlp::prelude::*;
 use std::collections::HashMap;
 use std::path::Path;

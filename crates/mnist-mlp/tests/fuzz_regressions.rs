@@ -2,9 +2,9 @@
 //! each must give a value or an error, never a panic.
 
 use mnist_mlp::candle_core::Device;
-use mnist_mlp::checkpoint::from_bytes;
-use mnist_mlp::data::{IdxKind, decode_idx};
 use mnist_mlp::image::{prepare, read_bytes};
+use mnist_mlp::testing::from_bytes;
+use mnist_mlp::testing::{IdxKind, decode_idx};
 use std::path::{Path, PathBuf};
 
 fn inputs(target: &str) -> Vec<PathBuf> {

@@ -1,8 +1,9 @@
 //! Input files that are not what they claim: FIFOs, devices, files larger than their kind can be,
 //! truncated JPEGs, weights that overflow. Each gets one clear error naming the file, at once.
 
-use mnist_mlp::checkpoint::{CONFIG_FILE, WEIGHTS_FILE};
+use mnist_mlp::eval::ConfusionMatrix;
 use mnist_mlp::image::{predict_file, read as open};
+use mnist_mlp::model::{CONFIG_FILE, WEIGHTS_FILE};
 use mnist_mlp::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -119,9 +120,9 @@ fn a_file_larger_than_its_kind_can_be_is_refused_unread() {
 #[test]
 fn a_file_that_reports_a_smaller_size_than_it_holds_is_cut_off_at_the_limit() {
     // /proc files report 0 bytes whatever they hold; the limit is checked on the bytes read.
-    let limit = mnist_mlp::read::CONFIG.with_max(100);
+    let limit = mnist_mlp::testing::CONFIG.with_max(100);
     let path = Path::new("/proc/self/maps");
-    let message = mnist_mlp::read::read_limited(path, limit).unwrap_err().to_string();
+    let message = mnist_mlp::testing::read_limited(path, limit).unwrap_err().to_string();
     assert!(message.contains("/proc/self/maps") && message.contains("at most 100 bytes"), "{message}");
 }
 

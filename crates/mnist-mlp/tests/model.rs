@@ -1,8 +1,12 @@
 //! The architecture, the loss, the gradients and the optimizer, each against numbers worked by hand.
 
-use mnist_mlp::backprop::{Backward, cross_entropy_gradient, gradients};
+use mnist_mlp::Classifier;
 use mnist_mlp::candle_core::{self, Var, backprop::GradStore};
+use mnist_mlp::candle_nn::VarMap;
+use mnist_mlp::data::IMAGE_PIXELS;
+use mnist_mlp::model::Activation;
 use mnist_mlp::prelude::*;
+use mnist_mlp::testing::cross_entropy_gradient;
 
 fn model(hidden: &[usize], seed: u64) -> Mlp {
     MlpConfig::new(hidden).with_seed(seed).init(&Device::Cpu).unwrap()
@@ -176,8 +180,8 @@ fn assert_gradients_agree(hidden: &[usize]) {
     let model = model(hidden, 3);
     let images = random_images(32, 3);
     let labels: Vec<u32> = (0..32).map(|i| (i * 7 % 10) as u32).collect();
-    let manual = gradients(&model, &images, &labels, Backward::Manual).unwrap();
-    let autograd = gradients(&model, &images, &labels, Backward::Autograd).unwrap();
+    let manual = model.gradients(&images, &labels, Backward::Manual).unwrap();
+    let autograd = model.gradients(&images, &labels, Backward::Autograd).unwrap();
     assert!((manual.loss - autograd.loss).abs() < 1e-5, "{hidden:?}");
     assert_eq!(manual.correct, autograd.correct);
     for (name, parameter) in model.parameters() {

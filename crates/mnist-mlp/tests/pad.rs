@@ -2,6 +2,8 @@
 //! self-contained, small, and readable by tests. (Its script is checked in a real browser by
 //! `scripts/browser/pad-parity`.)
 
+use mnist_mlp::candle_core::D;
+use mnist_mlp::model::DrawingPad;
 use mnist_mlp::prelude::*;
 
 /// The pad's weights, decoded as the page decodes them, run on `images` with candle's ops.

@@ -38,7 +38,7 @@ fn training_that_learns_nothing_ends_with_a_warning() {
     let history = train(&mut model(0), &data, &config, |_| {}).unwrap();
     let warning = history.warning().expect("a warning");
     assert!(warning.contains("learned nothing"), "{warning}");
-    let advice = mnist_mlp::history::advice(&config, data.train_len());
+    let advice = mnist_mlp::train::advice(&config, data.train_len());
     assert!(advice.contains("smaller learning rate"), "{advice}");
     assert!(history.to_html().contains("warning: training learned nothing"));
 }

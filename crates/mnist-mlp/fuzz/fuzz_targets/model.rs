@@ -2,7 +2,7 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use mnist_mlp::candle_core::Device;
-use mnist_mlp::checkpoint::from_bytes;
+use mnist_mlp::testing::from_bytes;
 use std::path::Path;
 
 fuzz_target!(|bytes: &[u8]| {

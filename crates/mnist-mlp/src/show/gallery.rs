@@ -10,7 +10,7 @@ use crate::image::{
     DynamicImage, ExtendedColorType, FilePrediction, Grey, ImageBuffer, ImageFormat, Prepared, imageops::FilterType,
 };
 use crate::model::Mlp;
-use crate::plot::{Svg, escape};
+use crate::show::plot::{Svg, escape};
 use base64::Engine;
 use candle_core::Tensor;
 use std::fmt::Write;

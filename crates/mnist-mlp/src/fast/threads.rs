@@ -1,7 +1,7 @@
 //! The crate's own thread pool for large matmuls, so the crate never touches the environment.
 //!
 //! At batch 32 handing a matmul to a second core costs more than it saves, while inference on
-//! 10,000 images wants every core. [`crate::matmul`] decides per product; the threads it hands
+//! 10,000 images wants every core. [`crate::fast::matmul`] decides per product; the threads it hands
 //! work to are these, not rayon's global pool, whose size a stray `RAYON_NUM_THREADS` decides.
 
 use rayon::{ThreadPool, ThreadPoolBuilder};

@@ -31,11 +31,6 @@ impl Svg {
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         std::fs::write(path.as_ref(), &self.0).map_err(|e| Error::io(path.as_ref(), e))
     }
-
-    /// Called by the evcxr kernel when a cell ends in an `Svg`.
-    pub fn evcxr_display(&self) {
-        crate::display::svg(&self.0);
-    }
 }
 
 impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for Error {

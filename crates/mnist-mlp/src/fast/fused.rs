@@ -2,8 +2,8 @@
 //!
 //! `broadcast_add` then `relu` would make two new tensors and two passes over memory; for the
 //! 10,000 test images that is 10 MB of fresh pages the kernel must clear, a fifth of inference.
-//! Autograd cannot see an in-place change, so [`crate::model::Dense::forward`] applies it only
-//! to tensors outside any graph.
+//! Autograd cannot see an in-place change, so a Dense layer applies it only to tensors outside
+//! any graph (its `infer`, never its `forward`).
 
 use candle_core::{CpuStorage, InplaceOp2, Layout, bail};
 

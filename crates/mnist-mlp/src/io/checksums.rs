@@ -5,9 +5,9 @@
 //! against the decompressed bytes (as the bundled file lists them); a line for `name.gz` against
 //! the gzip'd file as stored, which is what `sha256sum *.gz` computes.
 
-use crate::data::IdxFile;
 use crate::error::{Error, Result};
-use crate::read;
+use crate::io::idx::IdxFile;
+use crate::io::read;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

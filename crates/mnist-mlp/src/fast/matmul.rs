@@ -3,8 +3,7 @@
 //!
 //! The call is the one Candle makes, so the products are bit for bit the same as `a.matmul(&b)`.
 
-use crate::error::Result;
-use crate::threads;
+use crate::fast::threads;
 use candle_core::{CpuStorage, CustomOp2, Layout, Shape, Tensor, bail};
 use gemm::Parallelism;
 
@@ -15,8 +14,8 @@ const PARALLEL_WORK: usize = 1 << 26;
 
 /// `a` `[m, k]` times `b` `[k, n]`, any strides (a transposed view costs no copy); f32 on the CPU.
 /// No graph is recorded.
-pub(crate) fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    Ok(a.apply_op2_no_bwd(b, &MatMul)?)
+pub(crate) fn matmul(a: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
+    a.apply_op2_no_bwd(b, &MatMul)
 }
 
 struct MatMul;
