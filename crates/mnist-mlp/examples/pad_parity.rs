@@ -1,4 +1,4 @@
-//! The Rust side of the drawing pad's browser check (`scripts/browser/pad-parity`):
+//! The Rust side of the drawing pad's browser check (`scripts/checks/browser/pad-parity`):
 //!
 //! ```text
 //! pad_parity page DIR             train the recipe's model (seed 42, as notebook 04 does), save it

@@ -1,4 +1,4 @@
-//! Replays the fuzz seeds and every input the fuzzer ever found a crash with (see scripts/fuzz):
+//! Replays the fuzz seeds and every input the fuzzer ever found a crash with (see scripts/checks/fuzz):
 //! each must give a value or an error, never a panic.
 
 use mnist_mlp::candle_core::Device;

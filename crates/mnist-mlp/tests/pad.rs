@@ -1,6 +1,6 @@
 //! The drawing pad: the f16 weights it carries predict exactly like the f32 model, and its HTML is
 //! self-contained, small, and readable by tests. (Its script is checked in a real browser by
-//! `scripts/browser/pad-parity`.)
+//! `scripts/checks/browser/pad-parity`.)
 
 use mnist_mlp::candle_core::D;
 use mnist_mlp::model::DrawingPad;
