@@ -174,12 +174,46 @@ def executed():
         weights, curves = (float(x) for x in match.groups())
         check(weights == 0.0 and curves == 0.0, f"02: Adam by hand gives the crate's Adam bit for bit ({weights}, {curves})")
 
+    network_by_hand(cells, text)
+
     cells = json.loads((built / "01-mnist-classifier.ipynb").read_text())["cells"]
     text = "\n".join(t for c in cells for t in outputs_text(c))
     match = re.search(r"test accuracy: (0\.\d+)", text)
     check(match is not None and float(match.group(1)) >= 0.97, f"01 prints test accuracy >= 0.97 ({match and match.group(1)})")
     svgs = sum(1 for c in cells for o in c.get("outputs", []) if "image/svg+xml" in o.get("data", {}))
-    check(svgs >= 2, f"01 shows {svgs} SVG plots (>= 2)")
+    check(svgs >= 3, f"01 shows {svgs} SVG plots (>= 3)")
+
+
+def output_of(cells, needle):
+    """The text output of the first code cell whose source contains `needle`."""
+    return "\n".join(outputs_text(next(c for c in cells if needle in "".join(c["source"]))))
+
+
+def network_by_hand(cells, text):
+    """02's claims about the network written by hand, each against what the run printed."""
+    match = re.search(r"forward by hand vs apply: largest difference (\S+)", text)
+    check(match is not None and float(match.group(1)) == 0.0,
+          f"02: the forward pass by hand gives apply's logits exactly ({match and match.group(1)})")
+    match = re.search(r"last layer's gradient, by hand vs autograd: weights ([^,\s]+), bias ([^,\s]+), "
+                      r"within 1e-6: (\w+)", text)
+    check(match is not None and max(float(match.group(1)), float(match.group(2))) < 1e-6 and match.group(3) == "true",
+          f"02: the last layer's gradient by hand equals autograd's within 1e-6 ({match and match.groups()})")
+    match = re.search(r"finite difference (\S+) vs autograd (\S+): relative difference (\S+), within 1e-2: (\w+)", text)
+    check(match is not None and float(match.group(3).rstrip(",")) < 1e-2 and match.group(4) == "true",
+          f"02: the finite difference agrees with autograd within 1 % ({match and match.groups()})")
+    match = re.search(r"textbook Adam vs the crate's Adam: after 1 step weights (\S+) apart \(< lr: (\w+)\); over 300 "
+                      r"steps the batch losses (\S+) apart on average \(< 0\.02: (\w+)\); test accuracy (\S+) vs (\S+) "
+                      r"\(within 0\.01: (\w+)\)", text)
+    check(match is not None and float(match.group(1)) < 1e-3 and float(match.group(3)) < 0.02
+          and abs(float(match.group(5)) - float(match.group(6))) < 0.01,
+          f"02: textbook Adam matches the crate's within the stated tolerances ({match and match.groups()})")
+    share = float(output_of(cells, "h1.eq(0f32)"))
+    check(0.35 < share < 0.65, f"02: ReLU zeroes close to half of h1 ({share})")
+    by_hand, candle = (float(x) for x in re.findall(r"[\d.e-]+", output_of(cells, "by_hand.to_scalar::<f32>()?, loss.to_scalar")))
+    check(abs(by_hand - 2.3026) < 0.2 and abs(by_hand - candle) < 1e-5,
+          f"02: the untrained loss is near ln 10 ({by_hand}, {candle})")
+    sgd, adams = (float(x) for x in re.findall(r"[\d.e-]+", output_of(cells, "(mean_size(&sgd_vs_adam)")))
+    check(adams < sgd / 3, f"02: the two Adams' difference stays much nearer zero than SGD's ({sgd}, {adams})")
 
 
 def browser():

@@ -162,3 +162,43 @@ fn a_long_strip_wraps_into_rows_that_fit_a_notebook() {
         svg.split("<image").skip(1).filter_map(|i| i.split(" y=\"").nth(1)?.split('"').next()).collect();
     assert!(rows.len() >= 2, "rows at {rows:?}");
 }
+
+/// The centres of the `<circle>`s of `svg` filled with `color` (plotters writes it in upper case).
+fn circles_of(svg: &str, color: &str) -> Vec<(f32, f32)> {
+    svg.split("<circle")
+        .skip(1)
+        .map(|c| c.split_once("/>").map_or(c, |(element, _)| element))
+        .filter(|c| c.contains(&format!("fill=\"{color}\"")))
+        .filter_map(|c| Some((attribute(c, "cx")?, attribute(c, "cy")?)))
+        .collect()
+}
+
+#[test]
+fn a_projection_separates_what_differs_most_and_colours_each_class() {
+    // Class 0 and class 1 differ along the third of eight dimensions, and both vary a little along
+    // the others: the first principal component is the third dimension, so the classes lie on
+    // either side of the picture.
+    let (rows, dims) = (40, 8);
+    let mut values = Vec::with_capacity(rows * dims);
+    for row in 0..rows {
+        for dim in 0..dims {
+            let wobble = ((row * 7 + dim * 3) % 5) as f32 * 0.05;
+            values.push(if dim == 2 { if row % 2 == 0 { 5.0 } else { -5.0 } } else { wobble });
+        }
+    }
+    let activations = Tensor::from_vec(values, (rows, dims), &Device::Cpu).unwrap();
+    let labels: Vec<u32> = (0..rows as u32).map(|row| row % 2).collect();
+    let svg = plot::projection("two classes", &activations, &labels).unwrap().0;
+    let (zeros, ones) = (circles_of(&svg, "#1F77B4"), circles_of(&svg, "#FF7F0E"));
+    assert_eq!((zeros.len(), ones.len()), (20 + 1, 20 + 1), "each class's points and its legend dot");
+    let x_of = |points: &[(f32, f32)]| points[..20].iter().map(|p| p.0).collect::<Vec<_>>();
+    let (left, right) = (x_of(&zeros), x_of(&ones));
+    let apart = left.iter().all(|a| right.iter().all(|b| a < b)) || left.iter().all(|a| right.iter().all(|b| a > b));
+    assert!(apart, "the classes overlap along the first component: {left:?} {right:?}");
+    assert!(texts(&svg).iter().any(|t| t == "first principal component"));
+
+    let message = plot::projection("bad", &activations, &labels[..3]).unwrap_err().to_string();
+    assert!(message.contains("40 rows") && message.contains("3 labels"), "{message}");
+    let message = plot::projection("bad", &activations, &vec![10; rows]).unwrap_err().to_string();
+    assert!(message.contains("label 10"), "{message}");
+}

@@ -5,6 +5,7 @@ use crate::data::NUM_CLASSES;
 use crate::error::{Error, Result};
 use crate::eval::ConfusionMatrix;
 use crate::history::History;
+use candle_core::{DType, Tensor};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -48,6 +49,19 @@ pub struct Series<'a> {
 const PALETTE: [RGBColor; 4] =
     [RGBColor(31, 119, 180), RGBColor(255, 127, 14), RGBColor(44, 160, 44), RGBColor(214, 39, 40)];
 const FONT: &str = "sans-serif";
+/// One colour per class, easy to tell apart (matplotlib's "tab10").
+const CLASS_COLORS: [RGBColor; NUM_CLASSES] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
 
 /// Loss and accuracy per epoch, training and test, side by side.
 pub fn history(history: &History) -> Result<Svg> {
@@ -197,6 +211,81 @@ fn heat_map(matrix: &ConfusionMatrix, kind: &str, names: &[&str; NUM_CLASSES]) -
 /// Text for SVG: the three characters that would end or start markup, escaped.
 pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// Rows of `activations` `[n, d]` (a layer's outputs for n images, say) seen from the two
+/// directions along which they vary most, their first two principal components; each point is
+/// coloured by its label `[n]` (0–9). Classes that the layer tells apart form separate clouds.
+pub fn projection(title: &str, activations: &Tensor, labels: &[u32]) -> Result<Svg> {
+    let points = principal_plane(activations)?;
+    if points.len() != labels.len() {
+        return Err(Error::Plot(format!("{} rows of activations for {} labels", points.len(), labels.len())));
+    }
+    if let Some(&bad) = labels.iter().find(|&&label| label as usize >= NUM_CLASSES) {
+        return Err(Error::Plot(format!("label {bad} has no colour (labels are 0–{})", NUM_CLASSES - 1)));
+    }
+    let (x0, x1, y0, y1) = points.iter().fold((f32::MAX, f32::MIN, f32::MAX, f32::MIN), |(a, b, c, d), &(x, y)| {
+        (a.min(x), b.max(x), c.min(y), d.max(y))
+    });
+    if x0 > x1 {
+        return Err(Error::Plot(format!("`{title}` has no points to draw")));
+    }
+    let (x_pad, y_pad) = (0.04 * (x1 - x0).max(1e-3), 0.04 * (y1 - y0).max(1e-3));
+    render((560, 460), |root| {
+        let (plane, legend) = root.split_horizontally(480);
+        let mut chart = ChartBuilder::on(&plane)
+            .caption(title, (FONT, 18))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(48)
+            .build_cartesian_2d(x0 - x_pad..x1 + x_pad, y0 - y_pad..y1 + y_pad)?;
+        chart
+            .configure_mesh()
+            .x_desc("first principal component")
+            .y_desc("second principal component")
+            .label_style((FONT, 12))
+            .axis_desc_style((FONT, 13))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()?;
+        for (class, color) in CLASS_COLORS.iter().enumerate() {
+            let of_class = points.iter().zip(labels).filter(|&(_, &label)| label as usize == class);
+            chart.draw_series(of_class.map(|(&point, _)| Circle::new(point, 2, color.mix(0.6).filled())))?;
+        }
+        for (class, color) in CLASS_COLORS.iter().enumerate() {
+            let y = 60 + 24 * class as i32;
+            legend.draw(&Circle::new((14, y), 5, color.filled()))?;
+            legend.draw(&Text::new(class.to_string(), (26, y - 7), (FONT, 14)))?;
+        }
+        Ok(())
+    })
+}
+
+/// The rows of `x` `[n, d]`, centred, projected onto the two leading eigenvectors of their
+/// covariance: power iteration from a fixed start (so the same rows give the same picture), the
+/// first direction removed before looking for the second.
+fn principal_plane(x: &Tensor) -> Result<Vec<(f32, f32)>> {
+    let (n, d) = x.dims2()?;
+    let x = x.to_dtype(DType::F32)?;
+    let centred = x.broadcast_sub(&x.mean_keepdim(0)?)?;
+    let mut covariance = (centred.t()?.matmul(&centred)? / n.max(1) as f64)?; // [d, d]
+    let mut directions = Vec::with_capacity(2);
+    for _ in 0..2 {
+        let mut direction = Tensor::ones((d, 1), DType::F32, x.device())?;
+        // 200 rounds settle the leading direction of a 64×64 covariance far below what a picture shows.
+        for _ in 0..200 {
+            let next = covariance.matmul(&direction)?;
+            let norm = next.sqr()?.sum_all()?.sqrt()?.to_scalar::<f32>()?;
+            if norm == 0.0 {
+                break;
+            }
+            direction = (next / f64::from(norm))?;
+        }
+        let variance = direction.t()?.matmul(&covariance.matmul(&direction)?)?; // [1, 1]
+        covariance = (covariance - direction.matmul(&direction.t()?)?.broadcast_mul(&variance)?)?;
+        directions.push(direction);
+    }
+    let projected = centred.matmul(&Tensor::cat(&directions, 1)?)?.to_vec2::<f32>()?; // [n, 2]
+    Ok(projected.iter().map(|row| (row[0], row[1])).collect())
 }
 
 fn render(size: (u32, u32), draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<()>) -> Result<Svg> {
