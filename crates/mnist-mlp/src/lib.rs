@@ -61,7 +61,7 @@ pub mod prelude {
     pub use crate::error::{Error, Result};
     pub use crate::eval::{Evaluation, evaluate};
     pub use crate::history::{EpochStats, History};
-    pub use crate::model::{Mlp, MlpConfig, ModelCard};
+    pub use crate::model::{Dense, Mlp, MlpConfig, ModelCard};
     pub use crate::optim::{Adam, AdamConfig};
     pub use crate::show::plot::Series;
     pub use crate::train::{Progress, TrainConfig, print_epochs, train, train_until};
