@@ -5,7 +5,8 @@
 
 use crate::error::Result;
 use crate::fast::fused::AddBias;
-use crate::fast::matmul::matmul;
+use crate::fast::matmul::{linear_recorded, matmul};
+use candle_core::DType;
 use candle_core::{Module, Tensor};
 use candle_nn::{Init, VarBuilder};
 use serde::{Deserialize, Serialize};
@@ -47,7 +48,8 @@ pub struct Dense {
 /// Which ops compute a layer's output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ops {
-    /// Candle's differentiable ops: `matmul`, `broadcast_add`, `relu`.
+    /// Differentiable ops: the crate's recorded `x·Wᵀ` on the CPU (Candle's `matmul`
+    /// elsewhere), then Candle's `broadcast_add` and `relu`.
     Graph,
     /// gemm called directly, then the bias and ReLU in place, in one pass over the fresh product
     /// (see [`crate::fast`]): the same numbers, bit for bit, with no graph.
@@ -81,7 +83,12 @@ impl Dense {
         let relu = self.activation == Activation::Relu;
         match ops {
             Ops::Graph => {
-                let z = input.matmul(&self.weight.t()?)?.broadcast_add(&self.bias)?;
+                let product = if input.device().is_cpu() && input.dtype() == DType::F32 {
+                    linear_recorded(input, &self.weight)?
+                } else {
+                    input.matmul(&self.weight.t()?)?
+                };
+                let z = product.broadcast_add(&self.bias)?;
                 if relu { z.relu() } else { Ok(z) }
             }
             Ops::InPlace => {

@@ -208,6 +208,28 @@ fn manual_and_autograd_gradients_agree_on_other_architectures() {
     assert_gradients_agree(&[]);
 }
 
+/// `Dense::forward` computes `x·Wᵀ` with the crate's own recorded product (not Candle's matmul);
+/// its output and the gradients autograd takes through it are Candle's, bit for bit.
+#[test]
+fn a_dense_layer_differentiates_exactly_as_candles_own_ops() {
+    let model = model(&[128, 64], 5);
+    let layer = &model.layers()[0];
+    let images = random_images(32, 5);
+    let by_candle = |input: &Tensor| {
+        let z = input.matmul(&layer.weight.t()?)?.broadcast_add(&layer.bias)?;
+        z.relu()
+    };
+    let (ours, theirs) = (layer.forward(&images).unwrap(), by_candle(&images).unwrap());
+    assert_eq!(values(&ours), values(&theirs));
+    let (ours, theirs) = (ours.sqr().unwrap().sum_all().unwrap(), theirs.sqr().unwrap().sum_all().unwrap());
+    let (ours, theirs) = (ours.backward().unwrap(), theirs.backward().unwrap());
+    for parameter in [&layer.weight, &layer.bias] {
+        let (o, t) = (ours.get(parameter).unwrap(), theirs.get(parameter).unwrap());
+        assert_eq!(o.dims(), parameter.dims());
+        assert_eq!(values(o), values(t), "{:?}", parameter.dims());
+    }
+}
+
 /// One step of `adam` with `gradients` for `weight`.
 fn adam_step(adam: &mut Adam, weight: &Var, gradient: Tensor) {
     let mut gradients = GradStore::default();

@@ -2,6 +2,13 @@
 //! parallelism chosen here rather than the one `RAYON_NUM_THREADS` dictates to Candle.
 //!
 //! The call is the one Candle makes, so the products are bit for bit the same as `a.matmul(&b)`.
+//!
+//! [`linear_recorded`] is a Dense layer's product `x·Wᵀ` inside autograd's graph, for
+//! `Dense::forward`. Candle's own matmul asks the system for the number of cores on every call (on
+//! Linux it parses `/proc/cpuinfo` unless `RAYON_NUM_THREADS` is set) and hands even a batch of 32
+//! to its thread pool, and `x.matmul(&w.t())` leaves autograd a transposed `[in, out]` gradient to
+//! add up element by element; together they made autograd training slower on two threads than on
+//! one.
 
 use crate::fast::threads;
 use candle_core::{CpuStorage, CustomOp2, Layout, Shape, Tensor, bail};
@@ -16,6 +23,41 @@ const PARALLEL_WORK: usize = 1 << 26;
 /// No graph is recorded.
 pub(crate) fn matmul(a: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
     a.apply_op2_no_bwd(b, &MatMul)
+}
+
+/// `x·Wᵀ` for `x` `[batch, in]` and `weight` `[out, in]`, recorded in the graph:
+/// `loss.backward()` gets `∂x = ∂z·W` and `∂W = ∂zᵀ·x` (`[out, in]`, as the weight is stored)
+/// from these same products. f32 on the CPU only; callers use Candle's ops elsewhere.
+pub(crate) fn linear_recorded(x: &Tensor, weight: &Tensor) -> candle_core::Result<Tensor> {
+    x.apply_op2(weight, Linear)
+}
+
+struct Linear;
+
+impl CustomOp2 for Linear {
+    fn name(&self) -> &'static str {
+        "linear"
+    }
+
+    fn cpu_fwd(
+        &self,
+        x: &CpuStorage,
+        xl: &Layout,
+        weight: &CpuStorage,
+        wl: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        MatMul.cpu_fwd(x, xl, weight, &wl.transpose(0, 1)?)
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        weight: &Tensor,
+        _z: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        Ok((Some(matmul(grad, weight)?), Some(matmul(&grad.t()?, x)?)))
+    }
 }
 
 struct MatMul;
