@@ -190,6 +190,9 @@ c.Spawner.environment = {
     "MNIST_DIR": str(SHARED / "project" / "data" / "mnist"),
     "FASHION_MNIST_DIR": str(SHARED / "project" / "data" / "fashion-mnist"),
 }
+if os.environ.get("MNIST_CLASSROOM_KERAS"):
+    # scripts/classroom start --keras: the Keras notebook's kernel (TensorFlow), beside the Rust one.
+    c.Spawner.environment["JUPYTER_PATH"] = str(SHARED / "keras" / "jupyter")
 # A whole class logging in at once on two cores: give the servers time to start.
 c.Spawner.start_timeout = 300
 c.Spawner.http_timeout = 300

@@ -6,6 +6,9 @@
         --checks then: isolation (a kernel reads and writes another student's home and the shared
         files), faults (one student's `loop {}` and another's kernel killed mid-training while the
         rest Run All again), and a hub restart while kernels train.
+        --keras then: the same students, on the same hub, log in again and Run All the Keras version
+        of notebook 01 (scripts/perf/keras/) on the "keras" kernel of `scripts/classroom start
+        --keras`, once the Rust class has left; the report gains "keras" and "keras_over_rust".
     hub/loadtest.py idle N             N students logged in with idle servers: their memory,
         in build/classroom/idle.json.
 
@@ -33,6 +36,9 @@ from rust_kernel import ROOT, KernelDied, ServerKernel, request  # noqa: E402
 
 STATE = ROOT / "build" / "classroom"
 NOTEBOOK = "notebooks/01-mnist-classifier.ipynb"
+KERAS_NOTEBOOK = ROOT / "scripts" / "perf" / "keras" / "01-mnist-classifier-keras.ipynb"
+# Where each student's copy goes: beside their notebook 01, where a Keras class would have it.
+KERAS_PATH = "notebooks/01-mnist-classifier-keras.ipynb"
 HUB_API = "http://127.0.0.1:8081/hub/api"
 ACCURACY = re.compile(r"test accuracy: (0\.\d+)")
 RUN_ALL_TIMEOUT = 1200
@@ -52,8 +58,14 @@ def settings():
 
 
 class Student:
-    def __init__(self, name, port):
+    def __init__(self, name, port, notebook=NOTEBOOK, kernel_name="rust", upload=None,
+                 first_output_ignores_stderr=False):
         self.name = name
+        self.notebook = notebook
+        self.kernel_name = kernel_name
+        self.upload = upload  # a notebook (JSON) the student saves at `notebook` before opening it
+        # TensorFlow logs to stderr as it loads, seconds before the notebook's first result.
+        self.first_output_ignores_stderr = first_output_ignores_stderr
         self.password = secrets.token_hex(12)
         self.proxy = f"http://127.0.0.1:{port}"
         self.token = None
@@ -80,12 +92,16 @@ class Student:
         raise TimeoutError(f"{self.name}'s server not ready within {timeout} s")
 
     async def open_notebook(self):
-        model = await request(f"{self.base}api/contents/{NOTEBOOK}?content=1", self.token)
+        if self.upload is not None:
+            await request(f"{self.base}api/contents/{self.notebook}", self.token, "PUT",
+                          {"type": "notebook", "format": "json", "content": self.upload})
+        model = await request(f"{self.base}api/contents/{self.notebook}?content=1", self.token)
         self.cells = ["".join(c["source"]) for c in model["content"]["cells"] if c["cell_type"] == "code"]
 
     async def start_kernel(self):
         session = await request(f"{self.base}api/sessions", self.token, "POST",
-                                {"path": NOTEBOOK, "type": "notebook", "name": "", "kernel": {"name": "rust"}})
+                                {"path": self.notebook, "type": "notebook", "name": "",
+                                 "kernel": {"name": self.kernel_name}})
         self.kernel = await ServerKernel.connect(self.base, self.token, session["kernel"]["id"])
 
     async def restart_kernel(self):
@@ -101,8 +117,8 @@ class Student:
         started = time.monotonic()
         first = []
 
-        def seen(msg_id, kind, text):
-            if not first:
+        def seen(msg_id, kind, text, stream):
+            if not first and not (stream == "stderr" and self.first_output_ignores_stderr):
                 first.append(time.monotonic() - started)
             if on_output:
                 on_output(msg_id, kind, text)
@@ -223,7 +239,7 @@ def percentile(values, fraction):
 
 
 async def prepare(student):
-    """Log in, start the server, open notebook 01, start its kernel; the seconds each took."""
+    """Log in, start the server, open the notebook, start its kernel; the seconds each took."""
     started = time.monotonic()
     await student.login()
     await student.start_server()
@@ -414,13 +430,102 @@ async def guarded(check):
         return {"passed": False, "error": f"{type(error).__name__}: {error}"}
 
 
+async def class_run_all(students, memory):
+    """Every student at once: prepare, then Run All. The summary, the wall time, the memory and
+    each student's results; `memory` learns the students' uids as the hub creates their users."""
+    names = [s.name for s in students]
+
+    async def track_uids():
+        while len(memory.uids) < len(names):
+            memory.uids.update(u for u in map(uid_of, names) if u is not None)
+            await asyncio.sleep(1)
+
+    tracker = asyncio.get_running_loop().create_task(track_uids())
+    started = time.monotonic()
+    results = await asyncio.gather(*(one_student(s) for s in students))
+    tracker.cancel()
+    return {
+        **summarize(results),
+        "wall_seconds": round(time.monotonic() - started, 1),
+        "peak_memory_mb": round(memory.peak_pss_mb),
+        "machine_memory_used_mb": {"before": round(memory.baseline_used_mb), "peak": round(memory.peak_used_mb)},
+        "per_student": results,
+    }
+
+
+async def wait_for_processes_to_end(names, timeout=10):
+    """The previous class's processes gone before the next class starts, so it has the machine to
+    itself. A stopped server leaves its evcxr kernel running (it does not watch its parent, as
+    ipykernel does), so what still runs after `timeout` is killed, as scripts/hub/loadtest's cleanup
+    would. Returns the names of the processes killed."""
+    uids = {u for u in map(uid_of, names) if u is not None}
+
+    def remaining():
+        found = {}
+        for entry in pathlib.Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and entry.stat().st_uid in uids:
+                    found[int(entry.name)] = (entry / "comm").read_text().strip()
+            except OSError:
+                pass
+        return found
+
+    deadline = time.monotonic() + timeout
+    while remaining() and time.monotonic() < deadline:
+        await asyncio.sleep(1)
+    left = remaining()
+    for pid in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    return sorted(left.values())
+
+
+async def keras_class(names, port, admin):
+    """The same class on the same hub, after the Rust class has left: fresh logins, each student
+    saves the Keras notebook beside notebook 01, opens it on the "keras" kernel and Runs All."""
+    killed = await wait_for_processes_to_end(names)
+    await reset_hub_users(names, admin)
+    notebook = json.loads(KERAS_NOTEBOOK.read_text())
+    students = [Student(name, port, KERAS_PATH, "keras", upload=notebook, first_output_ignores_stderr=True)
+                for name in names]
+    try:
+        with MemorySampler(set()) as memory:
+            result = await class_run_all(students, memory)
+    finally:
+        for student in students:
+            if student.kernel:
+                student.kernel.close()
+        await remove_hub_users(names, admin)
+    return {"notebook": str(KERAS_NOTEBOOK.relative_to(ROOT)), "kernel": "keras", "students": len(names),
+            "first_output": "the first output not on stderr (TensorFlow's start-up log)",
+            "rust_class_processes_killed_before": killed, **result}
+
+
+def ratio(slow, fast):
+    return round(slow / fast, 2) if slow and fast else None
+
+
+def summary_line(report, what):
+    run_all, first = report.get("run_all_seconds") or {}, report.get("first_output_seconds") or {}
+    accuracies = [a for a in report["accuracies"] if a is not None]
+    return (
+        f"{report['succeeded']}/{report['students']} students Run-All {what}: "
+        f"p50 {run_all.get('p50')} s, p95 {run_all.get('p95')} s, max {run_all.get('max')} s; "
+        f"first output p95 {first.get('p95')} s, max {first.get('max')} s; "
+        f"accuracy {min(accuracies, default=None)}-{max(accuracies, default=None)}; "
+        f"peak memory {report['peak_memory_mb']} MB"
+    )
+
+
 def write_report(report):
     out = STATE / "loadtest.json"
     out.write_text(json.dumps(report, indent=2) + "\n")
     return out
 
 
-async def run(count, checks):
+async def run(count, checks, keras):
     port = settings()["MNIST_CLASSROOM_PORT"]
     admin = (STATE / "secrets" / "admin_token").read_text().strip()
     names = student_names(count)
@@ -429,22 +534,9 @@ async def run(count, checks):
     report = {"students": count}
     exit_code = 0
     try:
-        uids = set()
-        with MemorySampler(uids) as memory:
-            async def track_uids():
-                while len(uids) < count:
-                    uids.update(u for u in map(uid_of, names) if u is not None)
-                    await asyncio.sleep(1)
-            tracker = asyncio.get_running_loop().create_task(track_uids())
-            started = time.monotonic()
-            results = await asyncio.gather(*(one_student(s) for s in students))
-            tracker.cancel()
-            report.update(summarize(results))
-            report["wall_seconds"] = round(time.monotonic() - started, 1)
-            report["peak_memory_mb"] = round(memory.peak_pss_mb)
-            report["machine_memory_used_mb"] = {"before": round(memory.baseline_used_mb),
-                                                "peak": round(memory.peak_used_mb)}
-            report["per_student"] = results
+        with MemorySampler(set()) as memory:
+            report.update(await class_run_all(students, memory))
+            results = report["per_student"]
             if report["succeeded"] < count:
                 exit_code = 1
             write_report(report)
@@ -468,19 +560,33 @@ async def run(count, checks):
             if student.kernel:
                 student.kernel.close()
         await remove_hub_users(names, admin)
+    if keras:
+        write_report(report)  # the Rust class's results stay even if the Keras class fails
+        report["keras"] = await keras_class(names, port, admin)
+        if report["keras"]["succeeded"] < count:
+            exit_code = 1
+        # How many times longer the Keras class waits than the Rust class (> 1: Rust is faster).
+        report["keras_over_rust"] = {
+            what: ratio((report["keras"].get(what) or {}).get("p95"), (report.get(what) or {}).get("p95"))
+            for what in ("run_all_seconds", "first_output_seconds")
+        }
     out = write_report(report)
-    run_all, first = report.get("run_all_seconds") or {}, report.get("first_output_seconds") or {}
-    accuracies = [a for a in report["accuracies"] if a is not None]
     print(
-        f"{report['succeeded']}/{count} students Run-All notebook 01: "
-        f"p50 {run_all.get('p50')} s, p95 {run_all.get('p95')} s, max {run_all.get('max')} s; "
-        f"first output p95 {first.get('p95')} s, max {first.get('max')} s; "
-        f"accuracy {min(accuracies, default=None)}-{max(accuracies, default=None)}; "
-        f"peak memory {report['peak_memory_mb']} MB"
+        summary_line(report, "notebook 01")
         + ("; checks: " + ", ".join(f"{k} {'passed' if v['passed'] else 'FAILED'}"
                                      for k, v in report["checks"].items()) if checks else "")
         + f" ({out.relative_to(ROOT)})"
     )
+    if keras:
+        print(summary_line(report["keras"], "the Keras notebook"))
+
+        def p95s(what):
+            keras_p95 = (report["keras"][what] or {}).get("p95")
+            rust_p95 = (report[what] or {}).get("p95")
+            return f"{keras_p95} s / {rust_p95} s = {report['keras_over_rust'][what]}x"
+
+        print(f"Keras class / Rust class, p95: Run-All {p95s('run_all_seconds')}; "
+              f"first output {p95s('first_output_seconds')}")
     return exit_code
 
 
@@ -519,11 +625,14 @@ def main():
     parser.add_argument("mode", choices=["run", "idle"])
     parser.add_argument("students", type=int)
     parser.add_argument("--checks", action="store_true")
+    parser.add_argument("--keras", action="store_true")
     args = parser.parse_args()
     if not 1 <= args.students <= 99:
         parser.error("the number of students must be between 1 and 99")
     if args.mode == "run":
-        return asyncio.run(run(args.students, args.checks))
+        return asyncio.run(run(args.students, args.checks, args.keras))
+    if args.checks or args.keras:
+        parser.error("--checks and --keras go with run, not idle")
     return asyncio.run(idle(args.students))
 
 

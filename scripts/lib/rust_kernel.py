@@ -154,7 +154,8 @@ class ServerKernel:
     async def collect(self, msg_ids, timeout, on_output=None, until_idle=True):
         """Waits for the replies to `msg_ids` and, with `until_idle`, for the kernel to report each
         request done (status idle): outputs may come after the reply, which is on another channel.
-        Returns {msg_id: (status, output text)}."""
+        `on_output(msg_id, kind, text, stream)` sees each output as it comes (`stream`: "stdout" or
+        "stderr" for a stream, else None). Returns {msg_id: (status, output text)}."""
         pending = set(msg_ids)
         busy = set(msg_ids) if until_idle else set()
         replies = {}
@@ -182,7 +183,7 @@ class ServerKernel:
                 text = content.get("text") or content.get("data", {}).get("text/plain", "") or content.get("evalue", "")
                 texts[parent].append(text)
                 if on_output:
-                    on_output(parent, kind, text)
+                    on_output(parent, kind, text, content.get("name") if kind == "stream" else None)
             elif kind.endswith("_reply"):
                 replies[parent] = content.get("status")
                 self.replied_at[parent] = time.monotonic()
