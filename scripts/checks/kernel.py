@@ -2,7 +2,8 @@
 
     checks/kernel.py fresh       a new kernel finds the support crate compiled: its setup cell
                                  compiles nothing, and an edit to a path crate's source is picked
-                                 up by the next kernel (no stale code)
+                                 up by the next kernel and by the same kernel's next cell (no
+                                 stale code)
     checks/kernel.py concurrent  notebooks 01 and 05 run at the same moment in two kernels, and
                                  both succeed
     checks/kernel.py analysis    the project's evcxr (kernel/patches) runs no rust-analyzer pass
@@ -76,6 +77,16 @@ def fresh():
             rebuilt.append("Compiling probe" in log)
         check(answers == ["1", "2", "2"] and rebuilt == [True, True, False],
               f"an edited crate is rebuilt by the next kernel, an unchanged one is not (answers {answers}, rebuilt {rebuilt})")
+
+        # And by the same kernel's next cell: a cell compiled by rustc alone (kernel/patches/0005)
+        # must not hide an edit from cargo.
+        with Kernel(folder, startup_timeout=300) as kernel:
+            answers = [kernel.run(cells[0], timeout=1200).text, kernel.run(cells[1], timeout=1200).text]
+            answers.append(kernel.run("probe::answer() + 0", timeout=1200).text)
+            source.write_text("pub fn answer() -> u32 { 3 }\n")
+            answers.append(kernel.run(cells[1], timeout=1200).text)
+        answers = [answer.strip() for answer in answers[1:]]
+        check(answers == ["2", "2", "3"], f"an edit between two cells of one kernel reaches the next cell (answers {answers})")
 
 
 def run_notebook(name):
