@@ -1,6 +1,6 @@
 //! A fully connected layer, `y = activation(x·Wᵀ + b)`: its output and its derivative, written
-//! once. `forward` computes the output with Candle's differentiable ops (autograd reaches the
-//! weights through them), `infer` with the fast CPU ops and no graph; both follow
+//! once. `forward` computes the output with differentiable ops (autograd reaches the weights
+//! through them), `infer` with the fast CPU ops and no graph; both follow
 //! [`Dense::output`], so they cannot disagree about what a layer computes.
 
 use crate::error::Result;
@@ -113,7 +113,8 @@ impl Dense {
 }
 
 impl Module for Dense {
-    /// Candle's differentiable ops: `loss.backward()` reaches the weights through them.
+    /// Differentiable ops (the crate's recorded `x·Wᵀ` on the CPU, then Candle's):
+    /// `loss.backward()` reaches the weights through them.
     fn forward(&self, input: &Tensor) -> candle_core::Result<Tensor> {
         self.output(input, Ops::Graph)
     }
