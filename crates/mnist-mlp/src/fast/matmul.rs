@@ -56,7 +56,11 @@ impl CustomOp2 for Linear {
         _z: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
-        Ok((Some(matmul(grad, weight)?), Some(matmul(&grad.t()?, x)?)))
+        // Only for what records a graph: the first layer's input is the images, whose gradient
+        // (a product as large as the layer's forward) nobody reads.
+        let dx = x.track_op().then(|| matmul(grad, weight)).transpose()?;
+        let dw = weight.track_op().then(|| matmul(&grad.t()?, x)).transpose()?;
+        Ok((dx, dw))
     }
 }
 
