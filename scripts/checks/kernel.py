@@ -60,6 +60,26 @@ def fresh():
     check("ERROR" not in output and not compiled,
           f"a new kernel's setup cell compiles no crate ({seconds:.1f} s){': ' if compiled else ''}{compiled[:5] or ''}")
 
+    # evcxr's first build in a kernel has no dependencies; the versions the last kernel resolved
+    # must stay in its Cargo.lock (kernel/patches/0006), or the setup cell resolves them all again.
+    # Then errors in a cell come from rustc alone (0007): they must be the cell's, and the cells
+    # after them must run.
+    with Kernel(NOTEBOOKS, startup_timeout=300) as kernel:
+        build_folder = pathlib.Path(kernel.run(":last_compile_dir", timeout=60).text.strip())
+        lock = (build_folder / "Cargo.lock").read_text() if (build_folder / "Cargo.lock").is_file() else ""
+        check('name = "mnist-mlp"' in lock and 'name = "candle-core"' in lock,
+              f"a new kernel keeps the support crate's locked versions ({build_folder / 'Cargo.lock'})")
+        cells = [SETUP_CELL, 'let wrong: u32 = "seven";', "no_such_function(1)",
+                 "let digits: Mnist = Mnist::load()?;\ndigits.test_len()", "digits.train_len() + 1"]
+        ran = [kernel.run(cell, timeout=300) for cell in cells]
+        messages = [[error["evalue"] for error in r.errors] for r in ran]
+        check([r.status for r in ran] == ["ok", "error", "error", "ok", "ok"]
+              and messages[1] == ["mismatched types"]
+              and messages[2] == ["cannot find function `no_such_function` in this scope"]
+              and [r.text.strip() for r in ran[3:]] == ["10000", "60001"],
+              f"a cell's errors are its own, and the next cells run (statuses {[r.status for r in ran]}, "
+              f"errors {messages[1:3]}, answers {[r.text.strip() for r in ran[3:]]})")
+
     # An edit to a path crate's source reaches the next kernel.
     with tempfile.TemporaryDirectory() as folder:
         crate = pathlib.Path(folder) / "probe"
