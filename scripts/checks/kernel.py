@@ -65,10 +65,10 @@ def fresh():
     # Then errors in a cell come from rustc alone (0007): they must be the cell's, and the cells
     # after them must run.
     with Kernel(NOTEBOOKS, startup_timeout=300) as kernel:
-        build_folder = pathlib.Path(kernel.run(":last_compile_dir", timeout=60).text.strip())
-        lock = (build_folder / "Cargo.lock").read_text() if (build_folder / "Cargo.lock").is_file() else ""
+        lock_file = pathlib.Path(kernel.run(":last_compile_dir", timeout=60).text.strip()) / "Cargo.lock"
+        lock = lock_file.read_text() if lock_file.is_file() else ""
         check('name = "mnist-mlp"' in lock and 'name = "candle-core"' in lock,
-              f"a new kernel keeps the support crate's locked versions ({build_folder / 'Cargo.lock'})")
+              f"a new kernel keeps the support crate's locked versions ({lock_file})")
         cells = [SETUP_CELL, 'let wrong: u32 = "seven";', "no_such_function(1)",
                  "let digits: Mnist = Mnist::load()?;\ndigits.test_len()", "digits.train_len() + 1"]
         ran = [kernel.run(cell, timeout=300) for cell in cells]
