@@ -53,6 +53,7 @@ USER ${NB_UID}
 # it built and does not build it again.
 WORKDIR /opt/mnist/project
 COPY --chown=${NB_UID}:100 kernel/ kernel/
+COPY --chown=${NB_UID}:100 scripts/lib/patched_crate.sh scripts/lib/
 RUN MNIST_KERNEL_BUILD_DIR=/tmp/kernel-build kernel/build /opt/mnist/project/.venv \
     && rm -rf /tmp/kernel-build "${CARGO_HOME}/registry" "${CARGO_HOME}/git"
 
@@ -68,8 +69,9 @@ RUN python3 -m venv .venv \
     && cp scripts/lib/requirements.txt .venv/.requirements.installed
 
 # The project (.dockerignore keeps out build outputs and what only the host runs), then the
-# project's own setup: registers the kernel and runs the notebooks' setup cell once, which compiles
-# Candle into evcxr's cache and the support crate into the kernel's first build folder.
+# project's own setup: prepares the project's Candle (candle/build), registers the kernel and runs
+# the notebooks' setup cell once, which compiles Candle and the support crate into the kernel's
+# first build folder.
 COPY --chown=${NB_UID}:100 . .
 RUN scripts/setup
 

@@ -134,6 +134,7 @@ def peer(system):
                 "infer_10k_ms": infer_ms,
                 "single_ms": single_ms,
                 "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "threads": THREADS,
                 "version": __import__("torch" if system == "pytorch" else "keras").__version__,
             }
         )
@@ -146,6 +147,11 @@ def machine():
     return {"cpu": cpu, "cores": os.cpu_count(), "os": platform.platform(), "rustc": rustc}
 
 
+def label(run):
+    threads = run.get("threads", "?")
+    return f"{run['system']}, batch {run['batch_size']}, {threads} thread" + ("" if threads == 1 else "s")
+
+
 def chart(runs):
     """Median seconds per epoch as horizontal bars, one per run."""
     bar_h, left, width = 30, 230, 420
@@ -156,7 +162,7 @@ def chart(runs):
         w = width * r["median_epoch_seconds"] / longest
         color = "#ff7f0e" if r["system"].startswith("ours") else "#1f77b4"
         rows.append(
-            f'<text x="{left - 8}" y="{y + 20}" text-anchor="end">{r["system"]}, batch {r["batch_size"]}</text>'
+            f'<text x="{left - 8}" y="{y + 20}" text-anchor="end">{label(r)}</text>'
             f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{color}"/>'
             f'<text x="{left + w + 6:.1f}" y="{y + 20}">{r["median_epoch_seconds"]:.2f} s</text>'
         )
@@ -178,10 +184,13 @@ def report(folder):
         results.update(json.loads(part.read_text()))
     (folder / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     (folder / "chart.svg").write_text(chart(runs))
-    print(f"\n{'system':<15}{'batch':>6}{'s/epoch':>9}{'accuracy':>10}{'10k ms':>9}{'1 image ms':>12}{'peak MB':>9}")
+    print(
+        f"\n{'system':<15}{'batch':>6}{'threads':>8}{'s/epoch':>9}{'accuracy':>10}{'10k ms':>9}{'1 image ms':>12}{'peak MB':>9}"
+    )
     for r in runs:
         print(
-            f"{r['system']:<15}{r['batch_size']:>6}{r['median_epoch_seconds']:>9.3f}{r['test_accuracy']:>10.4f}"
+            f"{r['system']:<15}{r['batch_size']:>6}{r.get('threads', '?'):>8}{r['median_epoch_seconds']:>9.3f}"
+            f"{r['test_accuracy']:>10.4f}"
             f"{r['infer_10k_ms']:>9.2f}{r['single_ms']:>12.4f}{r['peak_rss_mb']:>9.0f}"
         )
     ours = next((r for r in runs if r["system"] == "ours" and r["batch_size"] == BATCH), None)
@@ -196,6 +205,15 @@ def report(folder):
             )
         if not peers:
             print("no peer ran: see the messages above")
+    # A model that is not the Mlp trains through autograd: more threads must not make it slower.
+    autograd = sorted((r for r in runs if r["system"] == "ours-autograd" and "threads" in r), key=lambda r: r["threads"])
+    if len(autograd) > 1 and autograd[0]["threads"] == 1:
+        one, most = autograd[0], autograd[-1]
+        print(
+            f"ours-autograd on {most['threads']} threads vs 1: "
+            f"{one['median_epoch_seconds'] / most['median_epoch_seconds']:.2f}x faster per epoch "
+            f"({most['median_epoch_seconds']:.3f} s vs {one['median_epoch_seconds']:.3f} s)"
+        )
     notebooks(results)
     print(f"\nwrote {folder / 'results.json'} and {folder / 'chart.svg'}")
 

@@ -63,6 +63,8 @@ impl Figures {
             "infer_10k_ms": self.infer_10k_ms,
             "single_ms": self.single_ms,
             "peak_rss_mb": self.peak_rss_mb,
+            // Candle's threads: what `RAYON_NUM_THREADS` asks for, else the physical cores.
+            "threads": mnist_mlp::candle_core::utils::get_num_threads(),
         })
         .to_string()
     }
