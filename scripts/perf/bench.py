@@ -154,7 +154,7 @@ def label(run):
 
 def chart(runs):
     """Median seconds per epoch as horizontal bars, one per run."""
-    bar_h, left, width = 30, 230, 420
+    bar_h, left, width = 30, 290, 420
     longest = max(r["median_epoch_seconds"] for r in runs)
     rows = []
     for i, r in enumerate(runs):
@@ -168,9 +168,9 @@ def chart(runs):
         )
     height = 50 + len(runs) * (bar_h + 10)
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="760" height="{height}" font-family="sans-serif" font-size="14">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="820" height="{height}" font-family="sans-serif" font-size="14">'
         '<rect width="100%" height="100%" fill="white"/>'
-        '<text x="380" y="22" text-anchor="middle" font-size="16">Seconds per epoch (median of 5), lower is better</text>'
+        '<text x="410" y="22" text-anchor="middle" font-size="16">Seconds per epoch (median of 5), lower is better</text>'
         + "".join(rows)
         + "</svg>\n"
     )
@@ -211,7 +211,7 @@ def report(folder):
         one, most = autograd[0], autograd[-1]
         print(
             f"ours-autograd on {most['threads']} threads vs 1: "
-            f"{one['median_epoch_seconds'] / most['median_epoch_seconds']:.2f}x faster per epoch "
+            f"{one['median_epoch_seconds'] / most['median_epoch_seconds']:.2f}x the speed per epoch "
             f"({most['median_epoch_seconds']:.3f} s vs {one['median_epoch_seconds']:.3f} s)"
         )
     notebooks(results)
