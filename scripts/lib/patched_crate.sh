@@ -11,6 +11,8 @@ patched_crate() {
     local name="$1" version="$2" work="$3" dest="$4" p
     local fetch="$work/fetch-$name"
     shift 4
+    command -v patch >/dev/null || command -v git >/dev/null ||
+        die "neither \`patch\` nor git is installed; install one (Debian: apt install patch)"
     # A manifest that depends on the crate, with a workspace of its own so that no workspace
     # around WORK claims it.
     mkdir -p "$fetch/src"
